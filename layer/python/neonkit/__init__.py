@@ -1,0 +1,53 @@
+"""neonkit: Python on AWS Lambda with Neon Postgres.
+
+    from neonkit import db, table
+    rows = db.all(table("todos").where("done", False).order_by("id").limit(20))
+"""
+
+from .database import Database, Deferred, Transaction, db, using
+from .dsn import DatabaseUrl
+from .errors import (
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    ConnectionLostError,
+    DatabaseError,
+    ForeignKeyError,
+    InvalidDataError,
+    NeonKitError,
+    NotFoundError,
+    PayloadTooLargeError,
+    QueryBuildError,
+    QueryTimeoutError,
+    RequestError,
+    UnavailableError,
+    ValidationError,
+)
+from .settings import Settings
+
+__all__ = [
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionLostError",
+    "Database",
+    "DatabaseError",
+    "DatabaseUrl",
+    "Deferred",
+    "ForeignKeyError",
+    "InvalidDataError",
+    "NeonKitError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "QueryBuildError",
+    "QueryTimeoutError",
+    "RequestError",
+    "Settings",
+    "Transaction",
+    "UnavailableError",
+    "ValidationError",
+    "db",
+    "using",
+]

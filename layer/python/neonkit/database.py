@@ -1,0 +1,529 @@
+"""`db`: one lazy connection per process, the round-trip budget, and recovery from stale sockets.
+
+- Importing this module opens nothing; the first statement connects.
+- Autocommit: a single statement is one round trip, with no BEGIN/COMMIT and no ping.
+- `transaction()` queues BEGIN, SET LOCAL and the statements in one pipeline flight.
+- A connection the server or pooler closed while the sandbox was frozen is noticed without
+  a round trip (its socket is readable) and replaced. A read that still meets a dead
+  connection is retried once on a new one. After `idle_ping_after` seconds of idleness, a
+  ping precedes a write, so that a write is never sent into a dead connection; a write
+  whose connection dies in flight is never resent (ConnectionLostError, retryable).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, LiteralString, Protocol, cast
+
+import psycopg
+from psycopg import errors as pg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from .connection import Connector, KitConnection, looks_dead
+from .errors import (
+    ConnectionLostError,
+    NeonKitError,
+    QueryBuildError,
+    QueryTimeoutError,
+    translate,
+)
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters.base import BaseProvider
+
+    from .dsn import DatabaseUrl
+
+logger = logging.getLogger("neonkit")
+
+Row = dict[str, Any]
+Params = Sequence[Any] | dict[str, Any] | None
+
+_READ_KEYWORDS = ("select", "show", "values", "table", "explain")
+
+
+class Compiled(Protocol):
+    """What a built query hands to the database (see `neonkit.query`)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def params(self) -> Sequence[Any]: ...
+    @property
+    def reads_only(self) -> bool: ...
+
+
+class Compilable(Protocol):
+    def compile(self) -> Compiled: ...
+
+
+Query = LiteralString | sql.Composable | Compilable
+
+
+class Database:
+    """A lazily connected database: `all`, `one`, `value`, `execute`, `transaction`."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        secret_provider: BaseProvider | None = None,
+    ) -> None:
+        self._url = url
+        self._settings = settings
+        self._secret_provider = secret_provider
+        self._connector: Connector | None = None
+        self._conn: KitConnection | None = None
+        self._last_used = 0.0
+        self._tx_depth = 0
+        self._lock = threading.RLock()
+        self._pipeline: psycopg.Pipeline | None = None  # set while a transaction is open
+        self._fresh = False  # the current connection was opened for the current statement
+        self._last_error: psycopg.Error | None = None
+        self.reconnects = 0  # connections replaced after going stale, for tests and benchmarks
+
+    # -- configuration -------------------------------------------------------------------
+
+    def configure(
+        self,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        secret_provider: BaseProvider | None = None,
+    ) -> None:
+        """Point at another database (closes the current connection; connects lazily)."""
+        with self._lock:
+            self.close()
+            self._url, self._settings = url, settings
+            self._secret_provider = secret_provider
+            self._connector = None
+
+    @property
+    def connector(self) -> Connector:
+        """Settings are read on first use, never at import."""
+        if self._connector is None:
+            settings = self._settings or Settings.from_env()
+            if self._url:
+                settings = settings.but(url=self._url, secret=None)
+            self._connector = Connector(settings, secret_provider=self._secret_provider)
+        return self._connector
+
+    @property
+    def url(self) -> DatabaseUrl:
+        """The target URL (prints without its password)."""
+        return self.connector.target().url
+
+    # -- statements ----------------------------------------------------------------------
+
+    def all(self, query: Query, params: Params = None) -> list[Row]:
+        """Every row, as dicts."""
+        return self._run(query, params, lambda cur: cur.fetchall())  # type: ignore[no-any-return]
+
+    def one(self, query: Query, params: Params = None) -> Row | None:
+        """The first row as a dict, or None."""
+        return self._run(query, params, lambda cur: cur.fetchone())  # type: ignore[no-any-return]
+
+    def value(self, query: Query, params: Params = None) -> Any:
+        """The first column of the first row, or None."""
+        row = self.one(query, params)
+        return None if row is None else next(iter(row.values()), None)
+
+    def execute(self, query: Query, params: Params = None) -> int:
+        """Run a statement; returns the number of rows it affected."""
+        return self._run(query, params, lambda cur: cur.rowcount)  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def transaction(
+        self,
+        *,
+        statement_timeout_ms: int | None = None,
+        lock_timeout_ms: int | None = None,
+        read_only: bool = False,
+        isolation: LiteralString | None = None,
+    ) -> Iterator[Transaction]:
+        """A transaction; BEGIN, the SET LOCALs and queued statements travel in one flight.
+
+        Statements inside use the same connection (`db.all` and friends work, at one round
+        trip each when their results are needed); `tx.defer()` queues a statement whose
+        result is read after the block, so a write-only transaction costs one round trip.
+        """
+        with self._lock:
+            if self._tx_depth:
+                with self._savepoint() as tx:
+                    yield tx
+                return
+            begin = _begin(read_only, isolation)
+            conn = self._ready(write=True)
+            self._tx_depth = 1
+            try:
+                with conn.pipeline() as pipeline:
+                    self._pipeline = pipeline
+                    conn.execute(begin)
+                    for name, value in (
+                        ("statement_timeout", statement_timeout_ms),
+                        ("lock_timeout", lock_timeout_ms),
+                    ):
+                        if value is not None:
+                            conn.execute(
+                                "SELECT set_config(%s, %s, true)", [name, f"{int(value)}ms"]
+                            )
+                    try:
+                        yield Transaction(self)
+                    except BaseException:
+                        with contextlib.suppress(psycopg.Error):
+                            conn.execute("ROLLBACK")  # in the same flight as the rest
+                        raise
+                    conn.execute("COMMIT")
+            except psycopg.Error as exc:  # from BEGIN, a queued statement or COMMIT
+                self._pipeline = None
+                raise self._failure(exc, conn, "a transaction") from None
+            except BaseException:
+                self._pipeline = None
+                self._end_failed_transaction(conn)
+                raise
+            finally:
+                self._pipeline = None
+                self._tx_depth = 0
+                self._last_used = time.monotonic()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """One round trip to prove the connection is alive (connects if needed)."""
+        conn = self._ready(write=False)
+        conn.execute("")
+
+    def backend_pid(self) -> int:
+        """The server process behind the connection (for tests and diagnostics)."""
+        return int(self._ready(write=False).info.backend_pid)
+
+    def ensure_idle(self) -> bool:
+        """Roll back a transaction left open (call after each request); True if one was."""
+        conn = self._conn
+        if conn is None or conn.closed or self._tx_depth:
+            return False
+        if conn.info.transaction_status == TransactionStatus.IDLE:
+            return False
+        logger.warning("a transaction was left open; rolling it back")
+        self._end_failed_transaction(conn)
+        return True
+
+    def close(self) -> None:
+        """Close the connection (the next statement opens a new one)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _run(self, query: Query, params: Params, fetch: Any) -> Any:
+        text, args, reads_only = _prepare(query, params)
+        with self._lock:
+            if self._tx_depth:
+                return self._run_in_transaction(text, args, fetch)
+            conn = self._ready(write=not reads_only)
+            fresh = self._fresh
+            try:
+                return self._execute(conn, text, args, fetch)
+            except _Retry:
+                if not reads_only or fresh:
+                    raise self._lost(reads_only) from None
+                logger.info("connection lost before a read; retrying once on a new one")
+                self._discard()
+                conn = self._ready(write=False)
+                try:
+                    return self._execute(conn, text, args, fetch)
+                except _Retry:
+                    raise self._lost(reads_only) from None
+            finally:
+                self._last_used = time.monotonic()
+
+    def _execute(self, conn: KitConnection, text: str, args: Any, fetch: Any) -> Any:
+        try:
+            cur = conn.execute(text, args)  # type: ignore[call-overload]
+            result = fetch(cur)
+        except psycopg.Error as exc:
+            if _connection_failed(conn, exc):
+                self._last_error = exc
+                raise _Retry from None
+            self._check_idle(conn)
+            raise self._translate(exc) from None
+        self._check_idle(conn)
+        return result
+
+    def _run_in_transaction(self, text: str, args: Any, fetch: Any) -> Any:
+        conn = self._conn
+        assert conn is not None
+        try:
+            cur = self._queue(text, args)
+            if self._pipeline is not None:  # the result is needed now: one round trip
+                self._pipeline.sync()
+            return fetch(cur)
+        except psycopg.Error as exc:
+            if _connection_failed(conn, exc):
+                raise self._failure(exc, conn, "a transaction") from None
+            raise self._translate(exc) from None  # the transaction's block rolls back
+
+    def _queue(self, text: str, args: Any) -> psycopg.Cursor[Row]:
+        conn = self._conn
+        if conn is None or not self._tx_depth:
+            raise QueryBuildError("this transaction has ended; run statements inside its block")
+        cur = conn.cursor()
+        cur.execute(text, args)
+        return cur
+
+    def _ready(self, *, write: bool) -> KitConnection:
+        """A live connection: drop one the server closed, ping one idle too long before a write."""
+        conn = self._conn
+        self._fresh = False
+        if conn is not None and looks_dead(conn):
+            logger.info("connection was closed while idle; reconnecting")
+            self._discard()
+            self.reconnects += 1
+            conn = None
+        if conn is not None and write and self._idle_for() > self.connector.settings.idle_ping_after:
+            try:
+                conn.execute("")
+            except psycopg.Error:
+                logger.info("idle connection failed its ping; reconnecting")
+                self._discard()
+                self.reconnects += 1
+                conn = None
+        if conn is None:
+            conn = self.connector.connect()
+            self._conn, self._fresh = conn, True
+            self._last_used = time.monotonic()
+        return conn
+
+    def _idle_for(self) -> float:
+        return time.monotonic() - self._last_used
+
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _check_idle(self, conn: KitConnection) -> None:
+        """Outside `transaction()`, a statement must not leave a transaction open."""
+        if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
+            return
+        self._end_failed_transaction(conn)
+        raise QueryBuildError(
+            "a statement opened a transaction (BEGIN) outside db.transaction(); it was "
+            "rolled back. Use `with db.transaction():` instead"
+        )
+
+    def _end_failed_transaction(self, conn: KitConnection) -> None:
+        """Leave the connection idle, or drop it."""
+        if conn.closed or conn.broken:
+            self._discard()
+            return
+        try:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            self._discard()
+
+    def _failure(self, exc: psycopg.Error, conn: KitConnection, what: str) -> NeonKitError:
+        """Name a failed statement's error; leave the connection idle, or drop it if broken."""
+        if not _connection_failed(conn, exc):
+            self._end_failed_transaction(conn)
+            return self._translate(exc)
+        self._discard()
+        if isinstance(exc, pg._WaitTimeout):
+            return QueryTimeoutError(_timeout_message(self.connector.settings.query_timeout))
+        return ConnectionLostError(
+            f"the connection was lost during {what}: it was not committed, or, if the loss "
+            "came after COMMIT was sent, its outcome is unknown. It was not resent; retry "
+            "only if it is idempotent"
+        )
+
+    def _translate(self, exc: psycopg.Error) -> NeonKitError:
+        return translate(exc, secret=self.connector.target().url.password)
+
+    def _lost(self, reads_only: bool) -> NeonKitError:
+        exc = getattr(self, "_last_error", None)
+        self._discard()
+        if isinstance(exc, pg._WaitTimeout):
+            return QueryTimeoutError(_timeout_message(self.connector.settings.query_timeout))
+        if reads_only:
+            return ConnectionLostError("the connection was lost and a new one failed too")
+        return ConnectionLostError(
+            "the connection was lost while a write was in flight: its outcome is unknown, "
+            "so it was not resent. Retry if the write is idempotent"
+        )
+
+    @contextlib.contextmanager
+    def _savepoint(self) -> Iterator[Transaction]:
+        """A nested transaction: a savepoint, synced at its end so a failure stays inside it."""
+        conn, pipeline = self._conn, self._pipeline
+        assert conn is not None and pipeline is not None
+        self._tx_depth += 1
+        name = sql.Identifier(f"neonkit_{self._tx_depth}")
+        conn.execute(sql.SQL("SAVEPOINT {}").format(name))
+        try:
+            yield Transaction(self)
+            pipeline.sync()  # errors of this block must surface here, not in the outer one
+        except psycopg.Error as exc:
+            self._rollback_to(conn, pipeline, name)
+            if _connection_failed(conn, exc):
+                raise self._failure(exc, conn, "a transaction") from None
+            raise self._translate(exc) from None
+        except BaseException:
+            self._rollback_to(conn, pipeline, name)
+            raise
+        else:
+            conn.execute(sql.SQL("RELEASE SAVEPOINT {}").format(name))
+        finally:
+            self._tx_depth -= 1
+
+
+    @staticmethod
+    def _rollback_to(conn: KitConnection, pipeline: psycopg.Pipeline, name: sql.Identifier) -> None:
+        with contextlib.suppress(psycopg.Error):
+            pipeline.sync()
+        if not (conn.closed or conn.broken):
+            conn.execute(sql.SQL("ROLLBACK TO SAVEPOINT {}").format(name))
+
+
+class Transaction:
+    """The handle `db.transaction()` yields: eager statements, plus `defer()` for one flight."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def all(self, query: Query, params: Params = None) -> list[Row]:
+        return self._db.all(query, params)
+
+    def one(self, query: Query, params: Params = None) -> Row | None:
+        return self._db.one(query, params)
+
+    def value(self, query: Query, params: Params = None) -> Any:
+        return self._db.value(query, params)
+
+    def execute(self, query: Query, params: Params = None) -> int:
+        return self._db.execute(query, params)
+
+    def defer(self, query: Query, params: Params = None) -> Deferred:
+        """Queue a statement without waiting; read its result after the block ends."""
+        text, args, _ = _prepare(query, params)
+        return Deferred(self._db._queue(text, args))
+
+
+class Deferred:
+    """The result of a deferred statement, readable once its transaction has committed."""
+
+    def __init__(self, cursor: psycopg.Cursor[Row]) -> None:
+        self._cursor = cursor
+
+    def all(self) -> list[Row]:
+        return self._cursor.fetchall()
+
+    def one(self) -> Row | None:
+        return self._cursor.fetchone()
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+
+class _Retry(Exception):
+    """Internal: the connection failed under a statement."""
+
+
+def _prepare(query: Query, params: Params) -> tuple[Any, Any, bool]:
+    """(query for psycopg, parameters, whether it only reads)."""
+    if isinstance(query, str):
+        return query, params, _reads_only(query)
+    if isinstance(query, sql.Composable):
+        return query, params, False
+    compile_ = getattr(query, "compile", None)
+    if compile_ is None:
+        raise QueryBuildError(
+            f"expected SQL text, a psycopg.sql object or a query builder, got {query!r}"
+        )
+    if params is not None:
+        raise QueryBuildError("a built query carries its own parameters; do not pass params")
+    compiled = compile_()
+    return compiled.text, compiled.params, compiled.reads_only
+
+
+def _reads_only(text: str) -> bool:
+    """Plain SQL is treated as a read (safe to retry) only if it starts like one."""
+    head = text.lstrip().lstrip("(").lstrip()[:8].lower()
+    return head.startswith(_READ_KEYWORDS)
+
+
+def _begin(read_only: bool, isolation: LiteralString | None) -> LiteralString:
+    if isolation is not None and isolation.upper() not in (
+        "READ COMMITTED",
+        "REPEATABLE READ",
+        "SERIALIZABLE",
+    ):
+        raise QueryBuildError(f"unknown isolation level {isolation!r}")
+    parts: list[LiteralString] = ["BEGIN"]
+    if isolation:
+        parts.append(f"ISOLATION LEVEL {isolation.upper()}")  # type: ignore[arg-type]
+    if read_only:
+        parts.append("READ ONLY")
+    return " ".join(parts)
+
+
+def _connection_failed(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
+    return (
+        conn.closed
+        or conn.broken
+        or isinstance(exc, pg._WaitTimeout | pg.AdminShutdown | pg.CrashShutdown)
+    )
+
+
+def _timeout_message(seconds: float) -> str:
+    return (
+        f"the database did not answer within {seconds:g}s (a busy pooler, a waking compute "
+        "or a slow query)"
+    )
+
+
+# The process-wide database: handlers share it; `using()` swaps it in tests and benchmarks.
+_default = Database()
+_current: contextvars.ContextVar[Database] = contextvars.ContextVar("neonkit_db")
+
+
+class _CurrentDatabase:
+    """`db`: the process's Database, or the one `using()` installed for this context."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_current.get(_default), name)
+
+    def __repr__(self) -> str:
+        return f"<neonkit db -> {_current.get(_default)!r}>"
+
+
+db: Database = cast(Database, _CurrentDatabase())
+
+
+@contextlib.contextmanager
+def using(database: Database) -> Iterator[Database]:
+    """Run a block (a test, a simulated sandbox) against another Database."""
+    token = _current.set(database)
+    try:
+        yield database
+    finally:
+        _current.reset(token)
+
+
+def default_database() -> Database:
+    return _default

@@ -1,0 +1,1 @@
+"""Test helpers: the database server, Lambda stubs, events, proxies."""
