@@ -114,6 +114,10 @@ class EmbeddedPostgres:
                     f"{self._log_tail()}"
                 )
 
+    def reload(self) -> None:
+        """Re-read pg_hba.conf and postgresql.conf."""
+        self._pg_ctl("reload", check=True)
+
     def stop(self) -> None:
         if self.is_initialised() and self.is_running():
             self._pg_ctl("stop", "-w", "-m", "fast", check=False)

@@ -127,7 +127,7 @@ def translate(exc: psycopg.Error, *, secret: str | None = None) -> NeonKitError:
         return ForeignKeyError(message, sqlstate=sqlstate, constraint=constraint)
     if isinstance(exc, pg.QueryCanceled | pg.LockNotAvailable):
         return QueryTimeoutError(message)
-    if isinstance(exc, pg.IntegrityConstraintViolation | pg.DataError):
+    if isinstance(exc, psycopg.IntegrityError | psycopg.DataError):
         return InvalidDataError(message, sqlstate=sqlstate, constraint=constraint)
     if isinstance(exc, _CONNECTION_LOST) or isinstance(exc, psycopg.OperationalError):
         return ConnectionLostError(message)

@@ -1,0 +1,46 @@
+"""psycopg errors translated in one place."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import errors as pg
+
+from neonkit import errors
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (pg.UniqueViolation, errors.ConflictError),
+        (pg.ExclusionViolation, errors.ConflictError),
+        (pg.ForeignKeyViolation, errors.ForeignKeyError),
+        (pg.NotNullViolation, errors.InvalidDataError),
+        (pg.CheckViolation, errors.InvalidDataError),
+        (pg.InvalidTextRepresentation, errors.InvalidDataError),
+        (pg.NumericValueOutOfRange, errors.InvalidDataError),
+        (pg.QueryCanceled, errors.QueryTimeoutError),
+        (pg.LockNotAvailable, errors.QueryTimeoutError),
+        (pg.AdminShutdown, errors.ConnectionLostError),
+        (pg.UndefinedTable, errors.DatabaseError),
+    ],
+)
+def test_translation(raised: type[psycopg.Error], expected: type[errors.NeonKitError]) -> None:
+    result = errors.translate(raised("boom\nDETAIL: more"))
+    assert type(result) is expected
+    assert str(result) == "boom"
+
+
+def test_sqlstate_is_kept() -> None:
+    result = errors.translate(pg.UniqueViolation("dup"))
+    assert isinstance(result, errors.DatabaseError) and result.sqlstate == "23505"
+
+
+def test_secret_is_redacted_plain_and_url_encoded() -> None:
+    result = errors.translate(pg.UndefinedTable("p@ss w0rd and p%40ss%20w0rd"), secret="p@ss w0rd")
+    assert "w0rd" not in str(result)
+
+
+def test_unavailable_errors_carry_a_retry_hint() -> None:
+    for cls in (errors.ConnectError, errors.ConnectionLostError, errors.QueryTimeoutError):
+        assert issubclass(cls, errors.UnavailableError) and cls.retry_after >= 1
