@@ -1,4 +1,9 @@
-"""Shared fixtures: one PostgreSQL per run (embedded unless TEST_DATABASE_URL), a database per run."""
+"""Shared fixtures: one PostgreSQL per run (embedded unless TEST_DATABASE_URL), a database per run.
+
+Every test that uses `database_url` (and so `db`) runs twice: against PostgreSQL directly
+(`[postgres]`) and through PgBouncer in transaction mode (`[pgbouncer]`), as Neon's `-pooler`
+endpoint does; there `settings.pooled` is True. `direct_url` always bypasses the pooler.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-
 from neonkit import Database, Settings, using
+
+from tests.support.pgbouncer import PgBouncer, require_pgbouncer
 from tests.support.servers import postgres_server, scratch_database
 
 
@@ -22,16 +28,48 @@ def admin_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_url(admin_url: str) -> Iterator[str]:
-    """A database of its own for this run."""
+def direct_url(admin_url: str) -> Iterator[str]:
+    """A database of its own for this run, on the server itself (never through a pooler):
+    for migrations, admin actions and looking behind the kit's back."""
     with scratch_database(admin_url) as url:
         yield url
 
 
+@pytest.fixture(scope="session")
+def pgbouncer(direct_url: str) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of this run's database. Skipped where PgBouncer
+    is not installed; a failure instead when NEONKIT_REQUIRE_PGBOUNCER=1 (CI)."""
+    binary = require_pgbouncer()
+    with PgBouncer(direct_url, binary=binary) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture(
+    scope="session", params=["postgres", pytest.param("pgbouncer", marks=pytest.mark.pooler)]
+)
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """How tests reach the database: straight to PostgreSQL, or through PgBouncer."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_kind: str, direct_url: str, request: pytest.FixtureRequest) -> str:
+    """This run's database, directly or through PgBouncer (see `database_kind`)."""
+    if database_kind == "pgbouncer":
+        bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+        return bouncer.url
+    return direct_url
+
+
 @pytest.fixture
-def settings() -> Settings:
-    """Settings as the kit would read them, without the machine's environment."""
-    return Settings(connect_deadline=5.0, query_timeout=10.0)
+def settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings as the kit would read them, without the machine's environment; `pooled`
+    when the test's database is reached through PgBouncer."""
+    pooled = (
+        "database_kind" in request.fixturenames
+        and request.getfixturevalue("database_kind") == "pgbouncer"
+    )
+    return Settings(connect_deadline=5.0, query_timeout=10.0, pooled=pooled)
 
 
 @pytest.fixture
@@ -44,7 +82,8 @@ def db(database_url: str, settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture
-def raw(database_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """A plain psycopg connection, to look at the database behind the kit's back."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
+def raw(direct_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A plain psycopg connection, to look at the database behind the kit's back (and the
+    pooler's: it always goes straight to PostgreSQL)."""
+    with psycopg.connect(direct_url, autocommit=True) as conn:
         yield conn
