@@ -64,9 +64,10 @@ def test_killed_backend_is_replaced_without_an_error(db: Database, admin_url: st
     # WHEN the next read and the next write run
     assert db.value("SELECT 41 + 1") == 42
     db.execute("CREATE TEMP TABLE IF NOT EXISTS t (a int)")
-    # THEN they ran on a new backend, with one reconnect and nothing raised
+    # THEN they ran on a new backend with nothing raised; directly, the kit reconnected once,
+    # through a pooler its client connection survived and the pooler replaced the backend
     assert db.backend_pid() != old_pid
-    assert db.reconnects == 1
+    assert db.reconnects == (0 if db.connector.settings.pooled else 1)
 
 
 def test_a_write_after_a_long_idle_gap_pings_first(db: Database, admin_url: str) -> None:

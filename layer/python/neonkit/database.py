@@ -201,8 +201,8 @@ class Database:
         conn.execute("")
 
     def backend_pid(self) -> int:
-        """The server process behind the connection (for tests and diagnostics)."""
-        return int(self._ready(write=False).info.backend_pid)
+        """The server process serving this statement (through a pooler, it may change)."""
+        return int(self.value("SELECT pg_backend_pid()"))
 
     def ensure_idle(self) -> bool:
         """Roll back a transaction left open (call after each request); True if one was."""
