@@ -24,6 +24,7 @@ from .errors import (
     UnavailableError,
     ValidationError,
 )
+from .query import Raw, raw, table
 from .settings import Settings
 
 __all__ = [
@@ -43,11 +44,14 @@ __all__ = [
     "PayloadTooLargeError",
     "QueryBuildError",
     "QueryTimeoutError",
+    "Raw",
     "RequestError",
     "Settings",
     "Transaction",
     "UnavailableError",
     "ValidationError",
     "db",
+    "raw",
+    "table",
     "using",
 ]
