@@ -1,0 +1,12 @@
+"""Docker-free `sam local`: invoke a function, serve the HttpApi, run a local PostgreSQL.
+
+    python -m localdev invoke TodosApiFunction -e events/todos_list.json
+    python -m localdev serve --port 3000
+    python -m localdev db status
+
+Driven by the same `template.yaml` and `events/` as `sam local invoke` and `sam local
+start-api`; local only, never shipped in the Lambda layer. Importing this package imports
+nothing else: the function's sandbox process imports it before the handler.
+"""
+
+__all__: list[str] = []
