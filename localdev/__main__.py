@@ -1,0 +1,3 @@
+from localdev.cli import main
+
+raise SystemExit(main())
