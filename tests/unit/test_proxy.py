@@ -231,15 +231,20 @@ def test_a_refusing_target_resets_the_client() -> None:
             assert proxy.accepted == 1
 
 
+def proxy_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("FaultProxy")]
+
+
 def test_close_leaves_no_thread_and_no_listener(echo: EchoServer) -> None:
-    before = set(threading.enumerate())
+    before = proxy_threads()
     proxy = FaultProxy("127.0.0.1", echo.port)
     sock = connect(proxy)
     round_trip(sock, b"x")
+    assert len(proxy_threads()) == len(before) + 1
     proxy.close()
     assert sock.recv(10) == b""
     sock.close()
-    assert set(threading.enumerate()) <= before
+    assert proxy_threads() == before
     with pytest.raises(ConnectionRefusedError):
         connect(proxy)
     with pytest.raises(RuntimeError, match="closed"):
