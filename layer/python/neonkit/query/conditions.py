@@ -62,7 +62,7 @@ _WITHOUT_VALUE: dict[tuple[str, Any], LiteralString] = {
 
 def operator(op: Any) -> LiteralString:
     """The SQL for an allowed operator (any case), else QueryBuildError naming it."""
-    found = OPERATORS.get(op)
+    found = OPERATORS.get(op) if type(op) is str else None
     if found is None and isinstance(op, str):
         found = OPERATORS.get(" ".join(op.lower().split()))
     if found is None:

@@ -152,7 +152,7 @@ class SelectQuery(Filtered, Query):
         s = self._statement
         if s.after is not None:
             raise QueryBuildError("order_by() must come before after(), which follows its columns")
-        descending = _DIRECTIONS.get(direction)
+        descending = _DIRECTIONS.get(direction) if type(direction) is str else None
         if descending is None:
             descending = _DIRECTIONS.get(direction.lower()) if isinstance(direction, str) else None
             if descending is None:
@@ -186,25 +186,24 @@ class SelectQuery(Filtered, Query):
         orders = self._statement.order_by
         if not orders:
             raise QueryBuildError("after() needs order_by(...) first: it continues in that order")
-        if any(type(o.term) is Raw for o in orders):
-            raise QueryBuildError("after() cannot follow an order_by(raw(...)); order by columns")
-        names = [dotted(o.term) for o in orders]  # type: ignore[arg-type]
-        if len({o.descending for o in orders}) > 1:
-            directions = [
-                (n, "desc" if o.descending else "asc") for n, o in zip(names, orders, strict=True)
-            ]
-            raise QueryBuildError(
-                "after() needs every order_by() column in the same direction (all asc or all "
-                f"desc), got {directions!r}"
-            )
-        values = _keyset(keys, names)
-        for name, v in zip(names, values, strict=True):
+        descending = orders[0].descending
+        names: list[str] = []
+        for order in orders:
+            if type(order.term) is not tuple:
+                raise QueryBuildError(
+                    "after() cannot follow an order_by(raw(...)); order by columns"
+                )
+            if order.descending is not descending:
+                raise _mixed_directions(orders)
+            names.append(".".join(order.term))  # type: ignore[arg-type]
+        frozen: list[Any] = []
+        for name, v in zip(names, _keyset(keys, names), strict=True):
             if v is None:
                 raise QueryBuildError(
                     f"after() value for {name!r} is None; keyset columns must not be NULL"
                 )
-        frozen = tuple(value(v, name) for name, v in zip(names, values, strict=True))
-        return self._derive(_AFTER, frozen)
+            frozen.append(value(v, name))
+        return self._derive(_AFTER, tuple(frozen))
 
     def for_update(self, skip_locked: bool = False) -> SelectQuery:
         """FOR UPDATE [SKIP LOCKED]: lock the rows (inside db.transaction())."""
@@ -253,28 +252,37 @@ class SelectQuery(Filtered, Query):
 
 
 def _count(n: Any, method: str) -> int:
-    if type(n) is not int or n < 0:
-        raise QueryBuildError(f"{method}() takes a non-negative int, got {show(n)}")
+    if type(n) is not int or not 0 <= n <= _BIGINT_MAX:
+        raise QueryBuildError(f"{method}() takes a non-negative int (a bigint), got {show(n)}")
     return n
+
+
+_BIGINT_MAX = 2**63 - 1
 
 
 def _keyset(keys: Any, names: list[str]) -> list[Any]:
     """The after() values in order_by order, from a mapping or a sequence."""
-    if isinstance(keys, Mapping):
-        bare = {name.rsplit(".", 1)[-1]: name for name in names}
-        by_name: dict[str, Any] = {}
-        for key, v in keys.items():
-            name = key if key in names else bare.get(key) if isinstance(key, str) else None
-            if name is None or name in by_name:
+    if type(keys) is dict or isinstance(keys, Mapping):
+        values: list[Any] = []
+        for name in names:
+            if name in keys:
+                values.append(keys[name])
+                continue
+            bare = name.rpartition(".")[2]
+            if bare == name or bare not in keys:
                 raise QueryBuildError(
-                    f"after() key {show(key)} is not an order_by() column (or is given twice); "
-                    f"expected the keys {names!r}"
+                    f"after() is missing the order_by() column {name!r}; expected the keys "
+                    f"{names!r}, got {show(list(keys))}"
                 )
-            by_name[name] = v
-        missing = [name for name in names if name not in by_name]
-        if missing:
-            raise QueryBuildError(f"after() is missing the order_by() columns {missing!r}")
-        return [by_name[name] for name in names]
+            values.append(keys[bare])
+        if len(keys) != len(names):
+            known = set(names) | {n.rpartition(".")[2] for n in names}
+            extra = [k for k in keys if k not in known] or list(keys)
+            raise QueryBuildError(
+                f"after() keys {show(extra)} are not order_by() columns (or a column is given "
+                f"twice); expected the keys {names!r}"
+            )
+        return values
     if isinstance(keys, Sequence) and not isinstance(keys, str | bytes):
         if len(keys) != len(names):
             raise QueryBuildError(
@@ -284,4 +292,12 @@ def _keyset(keys: Any, names: list[str]) -> list[Any]:
         return list(keys)
     raise QueryBuildError(
         f"after() takes a dict or a list of the last row's keys, got {show(keys)}"
+    )
+
+
+def _mixed_directions(orders: tuple[Order, ...]) -> QueryBuildError:
+    directions = [(dotted(o.term), "desc" if o.descending else "asc") for o in orders]  # type: ignore[arg-type]
+    return QueryBuildError(
+        "after() needs every order_by() column in the same direction (all asc or all desc), "
+        f"got {directions!r}"
     )
