@@ -28,8 +28,8 @@ Report = Callable[[str, float, str], None]
 
 
 def backend_pid(db: Database) -> int:
-    """The PostgreSQL process serving this statement (through a pooler, the pooler's server
-    connection; `Database.backend_pid()` would show the pooler's own key instead)."""
+    """The PostgreSQL process serving this statement (through a pooler, the server connection
+    the pooler picked for it), asked of the server itself."""
     return int(db.value("SELECT pg_backend_pid() AS pid"))
 
 
