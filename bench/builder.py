@@ -173,7 +173,7 @@ def pypika_count() -> str:
 
 def pypika_insert() -> str:
     t = Table("todos")
-    return str(Q.into(t).columns("title", "done").insert(P, P).returning("id").get_sql())
+    return str(Q.into(t).columns("title", "done").insert(P, P).returning("id").get_sql())  # type: ignore[operator]
 
 
 def pypika_insert_50() -> str:

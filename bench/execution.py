@@ -58,9 +58,9 @@ def database() -> Iterator[str]:
 
 
 def prepare(db: Database, rows: int) -> None:
-    db.execute(f"DROP TABLE IF EXISTS {TABLE}")  # type: ignore[arg-type]
+    db.execute(f"DROP TABLE IF EXISTS {TABLE}")
     db.execute(
-        f"CREATE TABLE {TABLE} (id bigserial PRIMARY KEY, title text NOT NULL,"  # type: ignore[arg-type]
+        f"CREATE TABLE {TABLE} (id bigserial PRIMARY KEY, title text NOT NULL,"
         " done boolean NOT NULL DEFAULT false, due date)"
     )
     db.execute(
@@ -71,7 +71,7 @@ def prepare(db: Database, rows: int) -> None:
             ]
         )
     )
-    db.execute(f"ANALYZE {TABLE}")  # type: ignore[arg-type]
+    db.execute(f"ANALYZE {TABLE}")
 
 
 def cases(db: Database, conn: psycopg.Connection[Any]) -> dict[str, dict[str, Callable[[], Any]]]:
@@ -84,16 +84,16 @@ def cases(db: Database, conn: psycopg.Connection[Any]) -> dict[str, dict[str, Ca
     return {
         "select 20 rows": {
             "kit builder": lambda: db.all(builder.limit(20)),
-            "kit text": lambda: db.all(SELECT_SQL, [False, 20]),  # type: ignore[arg-type]
-            "psycopg": lambda: conn.execute(SELECT_SQL, [False, 20]).fetchall(),  # type: ignore[call-overload]
+            "kit text": lambda: db.all(SELECT_SQL, [False, 20]),
+            "psycopg": lambda: conn.execute(SELECT_SQL, [False, 20]).fetchall(),
         },
         "select 1 row by key": {
             "kit builder": lambda: db.one(by_id),
-            "psycopg": lambda: conn.execute(by_id_sql.text, by_id_sql.params).fetchone(),  # type: ignore[call-overload]
+            "psycopg": lambda: conn.execute(by_id_sql.text, by_id_sql.params).fetchone(),
         },
         "insert 1 row returning": {
             "kit builder": lambda: db.one(insert),
-            "psycopg": lambda: conn.execute(insert_sql.text, insert_sql.params).fetchone(),  # type: ignore[call-overload]
+            "psycopg": lambda: conn.execute(insert_sql.text, insert_sql.params).fetchone(),
         },
     }
 
