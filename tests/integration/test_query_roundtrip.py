@@ -452,3 +452,14 @@ def test_the_same_shape_runs_many_times(db: Database, todos: str) -> None:
     for i in range(1, 6):
         for _ in range(3):
             assert db.value(table(todos).select("id").where("id", i).limit(1)) == i
+
+
+def test_builders_in_a_transaction_and_deferred(db: Database, todos: str) -> None:
+    # GIVEN a transaction that queues builder statements without waiting for them
+    with db.transaction() as tx:
+        inserted = tx.defer(table(todos).insert({"title": "queued"}).returning("id"))
+        updated = tx.defer(table(todos).where("title", "queued").update({"done": True}))
+    # THEN their results are there once it has committed
+    assert inserted.one() == {"id": 1}
+    assert updated.rowcount == 1
+    assert db.one(table(todos).select("title", "done")) == {"title": "queued", "done": True}

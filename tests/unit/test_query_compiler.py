@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from neonkit.errors import QueryBuildError
 from neonkit.query import Compiled, compiler, raw, table
-from neonkit.query.statements import SLOT, Select
 from psycopg import sql
 
 T = table("todos")
@@ -89,15 +88,6 @@ def test_the_cache_is_hit_and_bounded() -> None:
     for n in range(compiler.CACHE_SIZE + 10):
         T.where(f"c{n}", 1).compile()
     assert compiler.cache_info().currsize == compiler.CACHE_SIZE
-
-
-def test_the_shape_replaces_values_with_slots() -> None:
-    params: list[Any] = []
-    shape = compiler._select_shape(T.where("id", 7).limit(3)._statement, params)
-    assert isinstance(shape, Select)
-    assert shape.where[0].value is SLOT
-    assert shape.limit is SLOT
-    assert params == [7, 3]
 
 
 def test_compiled_is_immutable_and_shows_text_and_params() -> None:
