@@ -289,6 +289,8 @@ def test_startup_options_on_a_pooled_url_are_refused_at_configuration(
         )
     db = Database(url, settings=Settings(pooled=True))
 
+    with pytest.raises(ConfigurationError):
+        db.url  # noqa: B018 - what a start-up check reads
     with pytest.raises(ConfigurationError) as info:
         db.value("SELECT 1")
     message = str(info.value)
