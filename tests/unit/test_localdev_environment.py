@@ -12,7 +12,6 @@ from localdev.database import LocalDatabase, configured_url, needs_local_databas
 from localdev.environment import lambda_environment
 from localdev.template import Function
 
-
 BASE = Function(
     logical_id="TodosFunction",
     code_dir=Path("/project/functions/todos"),
