@@ -1,0 +1,38 @@
+"""Integration fixtures: the project's migrations applied, handlers loaded from the template."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from neonkit import Database
+from neonkit.migrations import migrate
+from tests.support.handlers import Handler, global_environment, load_handler
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    migrate(database_url, "migrations")
+    return database_url
+
+
+@pytest.fixture
+def todos_db(db: Database, migrated: str) -> Iterator[Database]:
+    """The kit's Database on a migrated schema, emptied before each test."""
+    db.execute("TRUNCATE todos RESTART IDENTITY")
+    yield db
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment the template gives every function."""
+    for name, value in global_environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TodosApiFunction")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+
+
+@pytest.fixture
+def todos_api(lambda_env: None, todos_db: Database) -> Handler:
+    return load_handler("TodosApiFunction")

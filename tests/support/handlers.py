@@ -1,0 +1,37 @@
+"""Load a function's handler the way Lambda does: its CodeUri on the path, imported by name."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cfn_tools import load_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def template() -> dict[str, Any]:
+    return load_yaml((ROOT / "template.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def global_environment() -> dict[str, str]:
+    """The plain-string variables of Globals.Function (intrinsics are left to the tests)."""
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    return {k: v for k, v in variables.items() if isinstance(v, str)}
+
+
+def load_handler(logical_id: str) -> Handler:
+    """Import the function's module fresh (a new sandbox) and return its handler."""
+    props = template()["Resources"][logical_id]["Properties"]
+    module_name, function_name = props["Handler"].rsplit(".", 1)
+    path = ROOT / props["CodeUri"] / f"{module_name}.py"
+    spec = importlib.util.spec_from_file_location(f"{logical_id}_{module_name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return getattr(module, function_name)  # type: ignore[no-any-return]
