@@ -83,8 +83,10 @@ class Sandbox:
         environment: Mapping[str, str],
         log: Log | None = None,
         log_fd: int | None = None,
+        init_limit: float = INIT_LIMIT,
     ) -> None:
         self.function = function
+        self.init_limit = init_limit
         self.environment = dict(environment)
         self._log = log or _stderr
         self._log_fd = sys.stderr.fileno() if log_fd is None else log_fd
@@ -166,7 +168,7 @@ class Sandbox:
 
     def _init(self) -> Invocation | float | None:
         """Start the process: its Init Duration, None if init is still running after
-        INIT_LIMIT, or an Invocation saying why it failed."""
+        the init limit, or an Invocation saying why it failed."""
         to_child_r, to_child = os.pipe()
         from_child, from_child_w = os.pipe()
         started = time.monotonic()
@@ -186,11 +188,11 @@ class Sandbox:
         process = self._process = _Process(popen, to_child, from_child)
         try:
             protocol.send(to_child, {"paths": [str(p) for p in self.function.layer_paths]})
-            message = protocol.receive(from_child, started + INIT_LIMIT)
+            message = protocol.receive(from_child, started + self.init_limit)
         except TimeoutError:
             # Lambda stops an init that takes over 10 s and runs it again inside the
             # invocation, under the function's Timeout; here the same init goes on.
-            limit_ms = INIT_LIMIT * 1000
+            limit_ms = self.init_limit * 1000
             self._log(f"INIT_REPORT Init Duration: {limit_ms:.2f} ms\tPhase: init\tStatus: timeout")
             return None
         except BrokenPipeError:

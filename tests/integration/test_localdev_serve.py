@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -323,3 +324,11 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_one_sandbox_serves_one_request_at_a_time(server: Server) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        states = list(pool.map(lambda _: call(server, "GET", "/do/state").json(), range(4)))
+    assert len({state["pid"] for state in states}) == 1
+    counts = sorted(state["invocations"] for state in states)
+    assert counts == list(range(counts[0], counts[0] + 4))  # each saw its own invocation
