@@ -15,7 +15,11 @@ def main() -> int:
         problems.append(f"no psycopg_binary in {LAYER}")
     for info in wheels:
         version = tuple(int(p) for p in info.name.split("-")[1].split(".")[:2])
-        tags = [line.split(": ", 1)[1] for line in (info / "WHEEL").read_text().splitlines() if line.startswith("Tag: ")]
+        tags = [
+            line.split(": ", 1)[1]
+            for line in (info / "WHEEL").read_text().splitlines()
+            if line.startswith("Tag: ")
+        ]
         if version < (3, 3):
             problems.append(f"psycopg_binary {version} is older than 3.3")
         if not any(t.startswith("cp313-cp313-") and t.endswith("_aarch64") for t in tags):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from neonkit import Database
 from neonkit.migrations import migrate
+
 from tests.support.handlers import Handler, global_environment, load_handler
 
 
@@ -21,7 +21,7 @@ def migrated(database_url: str) -> str:
 def todos_db(db: Database, migrated: str) -> Iterator[Database]:
     """The kit's Database on a migrated schema, emptied before each test."""
     db.execute("TRUNCATE todos RESTART IDENTITY")
-    yield db
+    return db
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
-
 from neonkit import ConnectError, Database, Settings
 from neonkit.errors import ConfigurationError, NeonKitError
+
 from tests.support.servers import enforces_passwords, password_role
 
 SECRET = "Zebra-Quokka-7731-secret"  # distinctive: easy to find if it ever leaks
@@ -29,7 +29,8 @@ def test_importing_opens_no_socket_and_reads_no_secret() -> None:
         """
         import sys, json
         events = []
-        sys.addaudithook(lambda name, args: events.append(name) if name in ("socket.__new__", "socket.connect") else None)
+        watched = ("socket.__new__", "socket.connect")
+        sys.addaudithook(lambda name, args: events.append(name) if name in watched else None)
         import os
         os.environ["DATABASE_SECRET"] = "arn:aws:secretsmanager:us-east-1:1:secret:db"
         import neonkit

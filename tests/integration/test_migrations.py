@@ -7,8 +7,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from neonkit.migrations import MigrationError, discover, migrate, status
+
 from tests.support.servers import scratch_database
 
 
@@ -94,7 +94,8 @@ def test_a_failing_migration_names_file_and_line_and_rolls_back(
 
     with psycopg.connect(empty_db) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
-    assert "ok" in tables and "half" not in tables
+    assert "ok" in tables
+    assert "half" not in tables
     assert [s.state for s in status(empty_db, tmp_path)] == ["applied", "pending"]
 
 
@@ -119,5 +120,5 @@ def test_percent_signs_in_a_migration_are_sql_not_placeholders(
 
 def test_badly_named_files_are_refused(tmp_path: Path) -> None:
     write(tmp_path, "create.sql", "SELECT 1;")
-    with pytest.raises(MigrationError, match="0001_description.sql: create.sql"):
+    with pytest.raises(MigrationError, match=r"0001_description\.sql: create\.sql"):
         discover(tmp_path)

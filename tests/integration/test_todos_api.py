@@ -1,4 +1,4 @@
-"""The todos API end to end in-process: events from events/, a stub LambdaContext, a real database."""
+"""The todos API in-process: events from events/, a stub LambdaContext, a real database."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import threading
 from typing import Any
 
 import pytest
-
 from neonkit import Database
+
 from tests.support.handlers import Handler
 from tests.support.lambda_stubs import LambdaContext, load_event
 
@@ -55,19 +55,26 @@ def count(db: Database) -> int:
 def test_create_get_update_list_delete(todos_api: Handler, todos_db: Database) -> None:
     status, headers, created = call(todos_api, load_event("todos_create_created"))
     assert status == 201
-    assert created["title"] == "Buy milk" and created["due"] == "2026-12-24"
-    assert created["tags"] == ["home", "errands"] and created["done"] is False
+    assert created["title"] == "Buy milk"
+    assert created["due"] == "2026-12-24"
+    assert created["tags"] == ["home", "errands"]
+    assert created["done"] is False
     assert headers["Location"] == f"/todos/{created['id']}"
 
     status, _, fetched = call(todos_api, request("GET", f"/todos/{created['id']}"))
     assert (status, fetched) == (200, created)
 
-    status, _, updated = call(todos_api, request("PATCH", f"/todos/{created['id']}", {"done": True}))
-    assert status == 200 and updated["done"] is True and updated["completed_at"]
+    status, _, updated = call(
+        todos_api, request("PATCH", f"/todos/{created['id']}", {"done": True})
+    )
+    assert status == 200
+    assert updated["done"] is True
+    assert updated["completed_at"]
     assert updated["title"] == "Buy milk"  # untouched fields stay
 
     status, _, page = call(todos_api, request("GET", "/todos"))
-    assert status == 200 and [t["id"] for t in page["items"]] == [created["id"]]
+    assert status == 200
+    assert [t["id"] for t in page["items"]] == [created["id"]]
     assert page["next"] is None
 
     status, _, _ = call(todos_api, request("DELETE", f"/todos/{created['id']}"))
@@ -89,14 +96,16 @@ def test_sql_looking_strings_are_stored_verbatim(todos_api: Handler, todos_db: D
 def test_unicode_round_trips(todos_api: Handler) -> None:
     event = load_event("todos_create_unicode_created")
     status, _, created = call(todos_api, event)
-    assert status == 201 and created["title"] == json.loads(event["body"])["title"]
+    assert status == 201
+    assert created["title"] == json.loads(event["body"])["title"]
 
 
 def test_uncompleting_clears_completed_at(todos_api: Handler) -> None:
     _, _, todo = call(todos_api, request("POST", "/todos", {"title": "a"}))
     call(todos_api, request("PATCH", f"/todos/{todo['id']}", {"done": True}))
     _, _, again = call(todos_api, request("PATCH", f"/todos/{todo['id']}", {"done": False}))
-    assert again["done"] is False and again["completed_at"] is None
+    assert again["done"] is False
+    assert again["completed_at"] is None
 
 
 def test_due_can_be_cleared_with_null(todos_api: Handler) -> None:
@@ -124,7 +133,8 @@ def test_same_key_with_another_body_is_refused(todos_api: Handler, todos_db: Dat
     other = copy.deepcopy(event)
     other["body"] = json.dumps({"title": "something else"})
     status, _, body = call(todos_api, other)
-    assert status == 422 and body["details"][0]["field"] == "Idempotency-Key"
+    assert status == 422
+    assert body["details"][0]["field"] == "Idempotency-Key"
     assert count(todos_db) == 1
 
 
@@ -157,7 +167,8 @@ def test_concurrent_replays_insert_one_row(
 
 def test_batch_creates_all(todos_api: Handler, todos_db: Database) -> None:
     status, _, body = call(todos_api, load_event("todos_batch_created"))
-    assert status == 201 and len(body["items"]) == 3
+    assert status == 201
+    assert len(body["items"]) == 3
     assert count(todos_db) == 3
 
 
@@ -193,18 +204,24 @@ def test_keyset_pages_cover_every_row_once(todos_api: Handler, sort: str) -> Non
         after = page["next"]
         if after is None:
             break
-    assert pages == 5 and sorted(seen) == list(range(1, 24)) and len(set(seen)) == 23
+    assert pages == 5
+    assert sorted(seen) == list(range(1, 24))
+    assert len(set(seen)) == 23
     assert seen == sorted(seen, reverse=sort.startswith("-"))
 
 
 def test_filters(todos_api: Handler) -> None:
     call(todos_api, request("POST", "/todos/batch", [
-        {"title": "a", "tags": ["home"]}, {"title": "b", "tags": ["work"]}, {"title": "c", "tags": ["home"]},
+        {"title": "a", "tags": ["home"]},
+        {"title": "b", "tags": ["work"]},
+        {"title": "c", "tags": ["home"]},
     ]))  # fmt: skip
     call(todos_api, request("PATCH", "/todos/3", {"done": True}))
     _, _, home = call(todos_api, request("GET", "/todos", query={"tag": "home"}))
     assert [t["title"] for t in home["items"]] == ["a", "c"]
-    _, _, open_home = call(todos_api, request("GET", "/todos", query={"tag": "home", "done": "false"}))
+    _, _, open_home = call(
+        todos_api, request("GET", "/todos", query={"tag": "home", "done": "false"})
+    )
     assert [t["title"] for t in open_home["items"]] == ["a"]
 
 
@@ -212,7 +229,8 @@ def test_limit_is_capped(todos_api: Handler) -> None:
     call(todos_api, request("POST", "/todos/batch", [{"title": f"t{i}"} for i in range(100)]))
     call(todos_api, request("POST", "/todos/batch", [{"title": f"u{i}"} for i in range(5)]))
     _, _, page = call(todos_api, request("GET", "/todos", query={"limit": "1000"}))
-    assert len(page["items"]) == 100 and page["next"]
+    assert len(page["items"]) == 100
+    assert page["next"]
 
 
 @pytest.mark.parametrize(
@@ -232,7 +250,9 @@ def test_limit_is_capped(todos_api: Handler) -> None:
 )
 def test_bad_query_strings_are_422(todos_api: Handler, query: dict[str, str]) -> None:
     status, _, body = call(todos_api, request("GET", "/todos", query=query))
-    assert status == 422 and body["error"] == "validation_failed" and body["details"]
+    assert status == 422
+    assert body["error"] == "validation_failed"
+    assert body["details"]
 
 
 # -- bad input through every route ----------------------------------------------------------
@@ -265,27 +285,35 @@ def test_bad_bodies(
     call(todos_api, request("POST", "/todos", {"title": "existing"}))
     got, _, body = call(todos_api, request(method, path, raw_body=raw_body))
     assert got == status, body
-    assert body["error"] and body["message"]
+    assert body["error"]
+    assert body["message"]
     assert count(todos_db) == 1
     assert todos_db.value("SELECT title FROM todos") == "existing"
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
 def test_bodies_over_the_limit_are_413(todos_api: Handler, method: str, path: str) -> None:
-    status, _, body = call(todos_api, request(method, path, raw_body=json.dumps({"title": "x" * 300_000})))
-    assert status == 413 and "limit" in body["message"]
+    status, _, body = call(
+        todos_api, request(method, path, raw_body=json.dumps({"title": "x" * 300_000}))
+    )
+    assert status == 413
+    assert "limit" in body["message"]
 
 
-@pytest.mark.parametrize("path", ["/todos/abc", "/todos/0", "/todos/-5", "/todos/99999999999999999999", "/todos/1.5"])
+@pytest.mark.parametrize(
+    "path", ["/todos/abc", "/todos/0", "/todos/-5", "/todos/99999999999999999999", "/todos/1.5"]
+)
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 def test_bad_ids_are_422(todos_api: Handler, method: str, path: str) -> None:
     status, _, body = call(todos_api, request(method, path, {"done": True}))
-    assert status == 422 and body["details"][0]["field"] == "id"
+    assert status == 422
+    assert body["details"][0]["field"] == "id"
 
 
 def test_unknown_routes_are_json_404(todos_api: Handler) -> None:
     status, _, body = call(todos_api, load_event("route_unknown_missing"))
-    assert status == 404 and body["error"] == "not_found"
+    assert status == 404
+    assert body["error"] == "not_found"
     assert call(todos_api, request("PUT", "/todos/1", {"title": "x"}))[0] == 404
 
 

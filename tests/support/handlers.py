@@ -30,7 +30,8 @@ def load_handler(logical_id: str) -> Handler:
     module_name, function_name = props["Handler"].rsplit(".", 1)
     path = ROOT / props["CodeUri"] / f"{module_name}.py"
     spec = importlib.util.spec_from_file_location(f"{logical_id}_{module_name}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

@@ -6,7 +6,6 @@ import random
 import socket
 
 import pytest
-
 from neonkit.connection import Backoff, Connector, is_transient
 from neonkit.errors import ConfigurationError, ConnectError
 from neonkit.settings import Settings
@@ -16,7 +15,7 @@ from neonkit.settings import Settings
     "message",
     [
         'connection to server at "h" (1.2.3.4), port 5432 failed: Connection refused',
-        "connection to server at \"h\" failed: timeout expired",
+        'connection to server at "h" failed: timeout expired',
         "FATAL:  the database system is starting up",
         "FATAL:  terminating connection due to administrator command",
         "ERROR:  Couldn't connect to compute node",

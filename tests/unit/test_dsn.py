@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from neonkit.dsn import DatabaseUrl, neon_defaults, neon_host
 from neonkit.errors import ConfigurationError
 
@@ -13,14 +12,21 @@ DIRECT = "postgresql://alex:AbC123dEf@ep-cool-darkness-123456.us-east-2.aws.neon
 
 def test_knows_a_pooled_neon_host_from_a_direct_one() -> None:
     pooled, direct = DatabaseUrl.parse(POOLED), DatabaseUrl.parse(DIRECT)
-    assert pooled.is_neon and pooled.is_neon_pooler
-    assert direct.is_neon and not direct.is_neon_pooler
+    assert pooled.is_neon
+    assert pooled.is_neon_pooler
+    assert direct.is_neon
+    assert not direct.is_neon_pooler
     assert not DatabaseUrl.parse("postgresql://u:p@localhost/db").is_neon
 
 
 def test_derives_either_endpoint_from_the_other() -> None:
-    assert DatabaseUrl.parse(POOLED).direct().host == "ep-cool-darkness-123456.us-east-2.aws.neon.tech"
-    assert DatabaseUrl.parse(DIRECT).pooled().host == "ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech"
+    assert (
+        DatabaseUrl.parse(POOLED).direct().host == "ep-cool-darkness-123456.us-east-2.aws.neon.tech"
+    )
+    assert (
+        DatabaseUrl.parse(DIRECT).pooled().host
+        == "ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech"
+    )
     assert DatabaseUrl.parse(DIRECT).direct() == DatabaseUrl.parse(DIRECT)
     assert neon_host("ep-a-1-pooler.eu-central-1.aws.neon.tech", pooled=True) == (
         "ep-a-1-pooler.eu-central-1.aws.neon.tech"
@@ -44,13 +50,16 @@ def test_parse_errors_never_echo_the_password() -> None:
     secret = "Sup3r-S3cret%zz"  # an invalid percent-escape inside the password
     with pytest.raises(ConfigurationError) as info:
         DatabaseUrl.parse(f"postgresql://alex:{secret}@host/db")
-    assert secret not in str(info.value) and "S3cret" not in str(info.value)
-    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert secret not in str(info.value)
+    assert "S3cret" not in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
 
 
 def test_key_value_strings_parse_too() -> None:
     url = DatabaseUrl.parse("host=localhost port=5433 user=app password='p w' dbname=app")
-    assert url.params["port"] == "5433" and url.password == "p w"
+    assert url.params["port"] == "5433"
+    assert url.password == "p w"
     assert "p w" not in str(url)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from psycopg import errors as pg
-
 from neonkit import errors
+from psycopg import errors as pg
 
 
 @pytest.mark.parametrize(
@@ -33,7 +32,8 @@ def test_translation(raised: type[psycopg.Error], expected: type[errors.NeonKitE
 
 def test_sqlstate_is_kept() -> None:
     result = errors.translate(pg.UniqueViolation("dup"))
-    assert isinstance(result, errors.DatabaseError) and result.sqlstate == "23505"
+    assert isinstance(result, errors.DatabaseError)
+    assert result.sqlstate == "23505"
 
 
 def test_secret_is_redacted_plain_and_url_encoded() -> None:
@@ -43,4 +43,5 @@ def test_secret_is_redacted_plain_and_url_encoded() -> None:
 
 def test_unavailable_errors_carry_a_retry_hint() -> None:
     for cls in (errors.ConnectError, errors.ConnectionLostError, errors.QueryTimeoutError):
-        assert issubclass(cls, errors.UnavailableError) and cls.retry_after >= 1
+        assert issubclass(cls, errors.UnavailableError)
+        assert cls.retry_after >= 1

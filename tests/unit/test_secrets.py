@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
-
 from neonkit import secrets
 from neonkit.dsn import DatabaseUrl
 from neonkit.errors import ConfigurationError
@@ -40,9 +39,22 @@ def test_json_secret_with_a_url_field() -> None:
 
 
 def test_rds_style_fields_become_a_connection_string() -> None:
-    value = {"username": "neon", "password": "pw'x", "host": "ep-a-1.aws.neon.tech", "port": 5432, "dbname": "app", "engine": "postgres"}
+    value = {
+        "username": "neon",
+        "password": "pw'x",
+        "host": "ep-a-1.aws.neon.tech",
+        "port": 5432,
+        "dbname": "app",
+        "engine": "postgres",
+    }
     url = DatabaseUrl.parse(secrets.url_from_secret(json.dumps(value)))
-    assert url.params == {"user": "neon", "password": "pw'x", "host": "ep-a-1.aws.neon.tech", "port": "5432", "dbname": "app"}
+    assert url.params == {
+        "user": "neon",
+        "password": "pw'x",
+        "host": "ep-a-1.aws.neon.tech",
+        "port": "5432",
+        "dbname": "app",
+    }
 
 
 def test_missing_fields_are_named_without_values() -> None:

@@ -5,23 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from neonkit.errors import ConfigurationError
 from neonkit.settings import SETTINGS, Settings
 
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
-    assert settings.url is None and settings.secret is None
-    assert settings.pooled is None and settings.prepare is None
+    assert settings.url is None
+    assert settings.secret is None
+    assert settings.pooled is None
+    assert settings.prepare is None
     assert settings.client_binding is False
-    assert settings.connect_timeout == 5 and settings.connect_deadline == 10
-    assert settings.query_timeout == 10 and settings.idle_ping_after == 60
+    assert settings.connect_timeout == 5
+    assert settings.connect_deadline == 10
+    assert settings.query_timeout == 10
+    assert settings.idle_ping_after == 60
 
 
 def test_url_wins_over_secret() -> None:
     settings = Settings.from_env({"DATABASE_URL": "postgresql://x", "DATABASE_SECRET": "arn"})
-    assert settings.url == "postgresql://x" and settings.secret is None
+    assert settings.url == "postgresql://x"
+    assert settings.secret is None
     assert Settings.from_env({"DATABASE_SECRET": "arn:aws:secretsmanager:x"}).secret
 
 
@@ -55,7 +59,9 @@ def test_connect_timeout_is_at_least_libpqs_minimum() -> None:
 def test_dotenv_fills_gaps_outside_lambda_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / ".env").write_text("DATABASE_URL=postgresql://from-dotenv\nNEONKIT_QUERY_TIMEOUT=3\n")
+    (tmp_path / ".env").write_text(
+        "DATABASE_URL=postgresql://from-dotenv\nNEONKIT_QUERY_TIMEOUT=3\n"
+    )
     monkeypatch.chdir(tmp_path)
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)

@@ -1,7 +1,7 @@
-"""Powertools' HTTP resolver wired to the kit: JSON errors, bounded JSON bodies, no open transaction.
+"""Powertools' HTTP resolver wired to the kit: JSON errors, bounded bodies, no open transaction.
 
-    app = APIGatewayHttpResolver()
-    api.install(app, logger)
+app = APIGatewayHttpResolver()
+api.install(app, logger)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def install(app: ApiGatewayResolver, logger: Logger) -> None:
     """Map every error through `error_response`, answer unknown routes with JSON, and make
     sure no request leaves a transaction open."""
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools' is untyped
     def handle_error(exc: Exception) -> Response[str]:
         result = error_response(exc, _request_id(app))
         if result.status >= 500 and result.status != 503:
@@ -70,9 +70,7 @@ def json_body(event: BaseProxyEvent, *, max_bytes: int) -> Any:
     else:
         data = raw.encode("utf-8", "surrogatepass")
     if len(data) > max_bytes:
-        raise PayloadTooLargeError(
-            f"the body is {len(data)} bytes; the limit is {max_bytes} bytes"
-        )
+        raise PayloadTooLargeError(f"the body is {len(data)} bytes; the limit is {max_bytes} bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

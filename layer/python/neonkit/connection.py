@@ -188,7 +188,9 @@ class Connector:
             self.attempts += 1
             remaining = deadline - self.clock()
             try:
-                return self._open(target, timeout=max(2, min(self.settings.connect_timeout, math.ceil(remaining))))
+                return self._open(
+                    target, timeout=max(2, min(self.settings.connect_timeout, math.ceil(remaining)))
+                )
             except psycopg.Error as exc:
                 message = target.url.redact(str(exc).strip())
                 if is_auth_failure(exc) and target.from_secret and not refreshed:

@@ -252,7 +252,7 @@ class Database:
 
     def _execute(self, conn: KitConnection, text: str, args: Any, fetch: Any) -> Any:
         try:
-            cur = conn.execute(text, args)  # type: ignore[call-overload]
+            cur = conn.execute(text, args)
             result = fetch(cur)
         except psycopg.Error as exc:
             if _connection_failed(conn, exc):
@@ -293,7 +293,11 @@ class Database:
             self._discard()
             self.reconnects += 1
             conn = None
-        if conn is not None and write and self._idle_for() > self.connector.settings.idle_ping_after:
+        if (
+            conn is not None
+            and write
+            and self._idle_for() > self.connector.settings.idle_ping_after
+        ):
             try:
                 conn.execute("")
             except psycopg.Error:
@@ -370,7 +374,8 @@ class Database:
     def _savepoint(self) -> Iterator[Transaction]:
         """A nested transaction: a savepoint, synced at its end so a failure stays inside it."""
         conn, pipeline = self._conn, self._pipeline
-        assert conn is not None and pipeline is not None
+        assert conn is not None
+        assert pipeline is not None
         self._tx_depth += 1
         name = sql.Identifier(f"neonkit_{self._tx_depth}")
         conn.execute(sql.SQL("SAVEPOINT {}").format(name))
@@ -389,7 +394,6 @@ class Database:
             conn.execute(sql.SQL("RELEASE SAVEPOINT {}").format(name))
         finally:
             self._tx_depth -= 1
-
 
     @staticmethod
     def _rollback_to(conn: KitConnection, pipeline: psycopg.Pipeline, name: sql.Identifier) -> None:
@@ -476,7 +480,7 @@ def _begin(read_only: bool, isolation: LiteralString | None) -> LiteralString:
         raise QueryBuildError(f"unknown isolation level {isolation!r}")
     parts: list[LiteralString] = ["BEGIN"]
     if isolation:
-        parts.append(f"ISOLATION LEVEL {isolation.upper()}")  # type: ignore[arg-type]
+        parts.append(f"ISOLATION LEVEL {isolation.upper()}")
     if read_only:
         parts.append("READ ONLY")
     return " ".join(parts)

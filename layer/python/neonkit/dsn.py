@@ -132,7 +132,7 @@ def neon_defaults(url: DatabaseUrl) -> dict[str, str]:
         "sslmode": "require",
         # SCRAM bound to the TLS channel: no downgrade to an unbound password exchange.
         "channel_binding": "require",
-        # TLS straight away, without the SSLRequest round trip (libpq >= 17; Neon's proxy accepts it).
+        # TLS at once, without the SSLRequest round trip (libpq >= 17; Neon's proxy accepts it).
         "sslnegotiation": "direct",
     }
     bundle = system_ca_bundle()

@@ -129,7 +129,7 @@ def translate(exc: psycopg.Error, *, secret: str | None = None) -> NeonKitError:
         return QueryTimeoutError(message)
     if isinstance(exc, psycopg.IntegrityError | psycopg.DataError):
         return InvalidDataError(message, sqlstate=sqlstate, constraint=constraint)
-    if isinstance(exc, _CONNECTION_LOST) or isinstance(exc, psycopg.OperationalError):
+    if isinstance(exc, (_CONNECTION_LOST, psycopg.OperationalError)):
         return ConnectionLostError(message)
     if sqlstate is not None and sqlstate.startswith("53"):  # insufficient resources
         return QueryTimeoutError(message)

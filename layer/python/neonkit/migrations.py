@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -131,7 +132,9 @@ def migrate(url: str, directory: str | Path = "migrations", *, atomic: bool = Fa
     return applied
 
 
-def _apply_one(conn: psycopg.Connection[dict[str, object]], m: Migration, done: dict[str, dict[str, object]]) -> bool:
+def _apply_one(
+    conn: psycopg.Connection[dict[str, Any]], m: Migration, done: dict[str, dict[str, Any]]
+) -> bool:
     """Run one file unless it is recorded (maybe by a concurrent runner); True if it ran."""
     if m.name in done:
         _check_history({m.name: done[m.name]}, [m])
@@ -150,7 +153,7 @@ def _apply_one(conn: psycopg.Connection[dict[str, object]], m: Migration, done: 
     return True
 
 
-def _check_history(recorded: dict[str, dict[str, object]], migrations: Sequence[Migration]) -> None:
+def _check_history(recorded: dict[str, dict[str, Any]], migrations: Sequence[Migration]) -> None:
     changed = [
         m.name
         for m in migrations
@@ -163,7 +166,7 @@ def _check_history(recorded: dict[str, dict[str, object]], migrations: Sequence[
         )
 
 
-def _recorded(conn: psycopg.Connection[dict[str, object]]) -> dict[str, dict[str, object]]:
+def _recorded(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     with conn.transaction():
         _lock(conn)  # creating the table races too
         conn.execute(_CREATE_TABLE)
@@ -171,11 +174,11 @@ def _recorded(conn: psycopg.Connection[dict[str, object]]) -> dict[str, dict[str
     return {str(row["name"]): row for row in rows}
 
 
-def _lock(conn: psycopg.Connection[dict[str, object]]) -> None:
+def _lock(conn: psycopg.Connection[dict[str, Any]]) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def _connect(target: DatabaseUrl) -> psycopg.Connection[dict[str, object]]:
+def _connect(target: DatabaseUrl) -> psycopg.Connection[dict[str, Any]]:
     try:
         return psycopg.connect(
             target.conninfo(), autocommit=True, row_factory=dict_row, prepare_threshold=None
@@ -200,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m neonkit.migrations")
     parser.add_argument("command", choices=["status", "apply"], nargs="?", default="status")
     parser.add_argument("--dir", default=None, help="migrations folder (NEONKIT_MIGRATIONS_DIR)")
-    parser.add_argument("--atomic", action="store_true", help="all pending files in one transaction")
+    parser.add_argument(
+        "--atomic", action="store_true", help="all pending files in one transaction"
+    )
     args = parser.parse_args(argv)
     from .settings import Settings
 

@@ -54,9 +54,7 @@ def fetch_url(
     provider = provider or default_provider(name)
     options: dict[str, Any] = {"decrypt": True} if is_ssm_parameter(name) else {}
     try:
-        value = provider.get(
-            ssm_name(name), max_age=max_age, force_fetch=force, **options
-        )
+        value = provider.get(ssm_name(name), max_age=max_age, force_fetch=force, **options)
     except Exception as exc:  # Powertools wraps boto3's errors; their text names no password
         raise ConfigurationError(
             f"could not read DATABASE_SECRET {name!r}: {type(exc).__name__}: {exc}"
@@ -75,7 +73,9 @@ def url_from_secret(value: object, *, name: str = "secret") -> str:
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
-            raise ConfigurationError(f"{name!r} holds text that is neither a URL nor JSON") from None
+            raise ConfigurationError(
+                f"{name!r} holds text that is neither a URL nor JSON"
+            ) from None
     if not isinstance(value, dict):
         raise ConfigurationError(f"{name!r} holds a {type(value).__name__}, not a URL or object")
     for key in _URL_FIELDS:

@@ -16,7 +16,10 @@ from .errors import ConfigurationError
 SETTINGS: dict[str, tuple[str, str]] = {
     "DATABASE_URL": ("", "connection string; Neon's pooled (-pooler) URL for functions"),
     "DATABASE_SECRET": ("", "Secrets Manager ARN/name or SSM parameter holding the URL"),
-    "NEONKIT_POOLED": ("auto", "the URL is a transaction-mode pooler: auto (Neon -pooler host), on, off"),
+    "NEONKIT_POOLED": (
+        "auto",
+        "the URL is a transaction-mode pooler: auto (Neon -pooler host), on, off",
+    ),
     "NEONKIT_PREPARE": ("auto", "server-side prepared statements: auto (off when pooled), on, off"),
     "NEONKIT_CLIENT_BINDING": ("off", "bind parameters client-side with libpq's escaping: on, off"),
     "NEONKIT_CONNECT_TIMEOUT": ("5", "seconds one connection attempt may take (libpq, at least 2)"),

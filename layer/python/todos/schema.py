@@ -102,7 +102,9 @@ def parse_changes(body: Any) -> dict[str, Any]:
         if isinstance(body["done"], bool):
             changes["done"] = body["done"]
         else:
-            problems.append({"field": "done", "problem": f"must be true or false, got {_kind(body['done'])}"})
+            problems.append(
+                {"field": "done", "problem": f"must be true or false, got {_kind(body['done'])}"}
+            )
     if "due" in body:
         changes["due"] = _due(body["due"], "due", problems)
     if "tags" in body:
@@ -141,7 +143,9 @@ def parse_list_query(params: Mapping[str, str] | None) -> ListQuery:
         if raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) >= 1:
             limit = min(int(raw), MAX_LIMIT)  # capped, not refused
         else:
-            problems.append({"field": "limit", "problem": f"must be a positive integer, got {raw[:40]!r}"})
+            problems.append(
+                {"field": "limit", "problem": f"must be a positive integer, got {raw[:40]!r}"}
+            )
     sort = params.get("sort", "id")
     if sort not in SORTS:
         problems.append({"field": "sort", "problem": f"must be one of {', '.join(SORTS)}"})
@@ -202,7 +206,9 @@ def to_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _new_todo(body: Any, path: str, problems: list[Problem]) -> NewTodo | None:
     if not isinstance(body, dict):
-        problems.append({"field": path.rstrip("."), "problem": f"must be an object, got {_kind(body)}"})
+        problems.append(
+            {"field": path.rstrip("."), "problem": f"must be an object, got {_kind(body)}"}
+        )
         return None
     before = len(problems)
     _unknown(body, {"title", "due", "tags"}, path, problems)
@@ -228,7 +234,9 @@ def _text(value: Any, field: str, limit: int, problems: list[Problem]) -> str | 
         problems.append({"field": field, "problem": f"must be a string, got {_kind(value)}"})
         return None
     if not 1 <= len(value) <= limit:
-        problems.append({"field": field, "problem": f"must be 1 to {limit} characters, got {len(value)}"})
+        problems.append(
+            {"field": field, "problem": f"must be 1 to {limit} characters, got {len(value)}"}
+        )
         return None
     if "\x00" in value:
         problems.append({"field": field, "problem": "must not contain NUL characters"})
@@ -255,17 +263,25 @@ def _due(value: Any, field: str, problems: list[Problem]) -> date | None:
 
 def _tags(value: Any, field: str, problems: list[Problem]) -> tuple[str, ...]:
     if not isinstance(value, list):
-        problems.append({"field": field, "problem": f"must be an array of strings, got {_kind(value)}"})
+        problems.append(
+            {"field": field, "problem": f"must be an array of strings, got {_kind(value)}"}
+        )
         return ()
     if len(value) > MAX_TAGS:
-        problems.append({"field": field, "problem": f"must hold at most {MAX_TAGS} tags, got {len(value)}"})
+        problems.append(
+            {"field": field, "problem": f"must hold at most {MAX_TAGS} tags, got {len(value)}"}
+        )
         return ()
     tags = [_text(tag, f"{field}[{i}]", MAX_TAG, problems) for i, tag in enumerate(value)]
     return tuple(dict.fromkeys(t for t in tags if t is not None))  # unique, in order
 
 
 def _unknown(
-    body: Mapping[str, Any], known: set[str], path: str, problems: list[Problem], noun: str = "field"
+    body: Mapping[str, Any],
+    known: set[str],
+    path: str,
+    problems: list[Problem],
+    noun: str = "field",
 ) -> None:
     for name in body:
         if name not in known:
@@ -279,8 +295,15 @@ def _raise_if(problems: list[Problem]) -> None:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "a value")
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), "a value")
 
 
 def _iso(value: datetime | None) -> str | None:
