@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +51,27 @@ def install(app: ApiGatewayResolver, logger: Logger) -> None:
         return json_response(404, body)
 
     def end_request(app: ApiGatewayResolver, next_middleware: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        status = 500
         try:
-            return next_middleware(app)
+            response = next_middleware(app)
+            status = response.status_code
+            return response
+        except Exception as exc:  # the exception handler answers it after this middleware
+            status = error_response(exc).status
+            raise
         finally:
             db.ensure_idle()
+            event = app.current_event
+            logger.info(
+                "request",
+                extra={
+                    "method": event.http_method,
+                    "path": event.path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
 
     app.use(middlewares=[end_request])
 
