@@ -1,0 +1,25 @@
+"""Every Python example in the README runs, in order, against a migrated database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from neonkit import Database
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def examples() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+
+def test_the_readme_has_examples() -> None:
+    assert len(examples()) >= 3
+
+
+def test_every_example_runs(todos_db: Database) -> None:
+    namespace: dict[str, object] = {}
+    for code in examples():
+        exec(compile(code, str(README), "exec"), namespace)
+    assert todos_db.value("SELECT count(*) FROM todos") == 3
