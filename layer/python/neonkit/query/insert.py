@@ -99,34 +99,34 @@ def insert_statement(table: ColumnRef, alias: str | None, rows: Any) -> Insert:
     as_is = True
     recorded: list[tuple[Any, ...]] = []
     for index, row in enumerate(rows):
-        if index:
-            if not isinstance(row, Mapping):
-                raise QueryBuildError(f"insert() row {index} must be a dict, got {show(row)}")
-            if row.keys() != keys:
-                raise _mismatch(index, columns, row)
-        values = (
-            tuple(row.values())
-            if index == 0 or tuple(row) == columns
-            else tuple(row[c] for c in columns)
-        )
-        for position, v in enumerate(values):
+        if index and type(row) is not dict and not isinstance(row, Mapping):
+            raise QueryBuildError(f"insert() row {index} must be a dict, got {show(row)}")
+        if not index or tuple(row) == columns:
+            values = tuple(row.values())
+        elif row.keys() == keys:
+            values = tuple([row[c] for c in columns])
+        else:
+            raise _mismatch(index, columns, row)
+        for v in values:
             kind = type(v)
             if kind is str:
                 if "\x00" in v:
-                    raise nul_error(v, columns[position])
-            elif kind is list or kind is tuple or kind is set or kind is frozenset or kind is Raw:
+                    raise nul_error(v, columns[values.index(v)])
+            elif kind in _CONVERTED:
                 as_is = False
-        if not as_is:
-            values = tuple(
-                v
-                if type(v) is Raw
-                else items(v, name)
-                if isinstance(v, list | tuple | set | frozenset)
-                else v
-                for name, v in zip(columns, values, strict=True)
-            )
-        recorded.append(values)
+        recorded.append(values if as_is else _converted(values, columns))
     return Insert(table, alias, columns, tuple(recorded), as_is, None, ())
+
+
+# Values recorded differently from how they are bound (lists frozen) or not bound (raw).
+_CONVERTED = frozenset({list, tuple, set, frozenset, Raw})
+
+
+def _converted(values: tuple[Any, ...], columns: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(
+        items(v, name) if type(v) in _CONVERTED and type(v) is not Raw else v
+        for name, v in zip(columns, values, strict=True)
+    )
 
 
 def _mismatch(index: int, columns: tuple[str, ...], row: Mapping[str, Any]) -> QueryBuildError:
