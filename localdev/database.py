@@ -151,7 +151,10 @@ def _call(action: Callable[[], T]) -> T:
 
 
 def _port_is_free(port: int) -> bool:
+    """Nothing listens there (connections of a stopped server in TIME_WAIT do not count:
+    PostgreSQL sets SO_REUSEADDR too)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
