@@ -1,0 +1,118 @@
+"""Importing todos from an SQS queue: every valid message of a batch in one INSERT.
+
+Powertools' `BatchProcessor` calls a handler once per record; inserting there would cost one
+round trip per message. So a batch is imported in two steps:
+
+1. `import_batch(records)` parses and validates every body (`schema.parse_new`), then writes
+   all the valid todos with one multi-row `INSERT ... ON CONFLICT (idempotency_key) DO
+   NOTHING`: one round trip. If the database refuses that statement (a row it will not take),
+   each todo is inserted on its own, so only the rows it refuses fail.
+2. `BatchImport.record_handler` hands each record's outcome to `BatchProcessor`: it raises for
+   a message that failed (reported in batchItemFailures: SQS delivers it again, and moves it
+   to the dead-letter queue after maxReceiveCount) and returns for one that is stored.
+
+A message's row carries `idempotency_key = 'sqs:' || messageId`, claimed by the same statement
+that inserts it: a message delivered twice (SQS delivers at least once) inserts one row.
+A database that cannot be reached fails the whole invocation (`UnavailableError` is raised):
+SQS redelivers the batch, and the keys make that safe.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from neonkit import DatabaseError, ValidationError, db, table
+
+from .schema import NewTodo, parse_new
+
+KEY_PREFIX = "sqs:"
+todos = table("todos")
+
+
+class SQSMessage(Protocol):
+    """What the record handler needs of Powertools' `SQSRecord`."""
+
+    @property
+    def message_id(self) -> str: ...
+
+
+class RejectedMessage(Exception):
+    """A message that was not imported; its text says why (and names no other message)."""
+
+
+@dataclass
+class BatchImport:
+    """The outcome of each message of one batch, by message id."""
+
+    inserted: set[str] = field(default_factory=set)  # stored by this delivery
+    duplicates: set[str] = field(default_factory=set)  # stored by an earlier delivery
+    failed: dict[str, RejectedMessage] = field(default_factory=dict)
+    statements: int = 0  # INSERT statements sent (1 unless the fallback ran)
+
+    def record_handler(self, record: SQSMessage) -> str:
+        """For `process_partial_response`: raise for a failed message, else say what happened."""
+        error = self.failed.get(record.message_id)
+        if error is not None:
+            raise error
+        return "inserted" if record.message_id in self.inserted else "duplicate"
+
+
+def import_batch(records: Iterable[Mapping[str, Any]]) -> BatchImport:
+    """Validate every record's body, then store the valid ones in as few statements as possible."""
+    result = BatchImport()
+    valid: dict[str, NewTodo] = {}
+    for record in records:
+        message_id = str(record["messageId"])
+        try:
+            valid[message_id] = parse_body(record.get("body"))
+        except RejectedMessage as exc:
+            result.failed[message_id] = exc
+    if not valid:
+        return result
+    try:
+        _insert(valid, result)
+    except DatabaseError:
+        # One row the database refuses fails the whole statement: find it, keep the others.
+        for message_id, todo in valid.items():
+            try:
+                _insert({message_id: todo}, result)
+            except DatabaseError as exc:
+                result.failed[message_id] = RejectedMessage(f"the database refused it: {exc}")
+    return result
+
+
+def parse_body(body: Any) -> NewTodo:
+    """One message body: a JSON todo, as POST /todos takes it."""
+    if not isinstance(body, str):
+        raise RejectedMessage("the message has no body")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise RejectedMessage(f"the body is not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise RejectedMessage("the body's JSON is nested too deeply") from None
+    try:
+        return parse_new(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{d['field'] or 'body'} {d['problem']}" for d in exc.details)
+        raise RejectedMessage(f"invalid todo: {problems}") from None
+
+
+def _insert(todos_by_id: Mapping[str, NewTodo], result: BatchImport) -> None:
+    """One multi-row INSERT; keys already stored are skipped by the same statement."""
+    rows = [
+        {
+            **todo.row(),
+            "idempotency_key": KEY_PREFIX + message_id,
+            "request_hash": todo.fingerprint(),
+        }
+        for message_id, todo in todos_by_id.items()
+    ]
+    query = todos.insert(rows).on_conflict("idempotency_key").ignore().returning("idempotency_key")
+    result.statements += 1
+    stored = {str(row["idempotency_key"])[len(KEY_PREFIX) :] for row in db.all(query)}
+    for message_id in todos_by_id:
+        (result.inserted if message_id in stored else result.duplicates).add(message_id)
