@@ -91,7 +91,9 @@ def parse_body(body: Any) -> NewTodo:
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise RejectedMessage(f"the body is not JSON: {exc.msg} at column {exc.colno}") from None
+        raise RejectedMessage(
+            f"the body is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise RejectedMessage("the body's JSON is nested too deeply") from None
     try:
