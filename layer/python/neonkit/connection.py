@@ -89,24 +89,27 @@ class KitConnection(psycopg.Connection[DictRow]):
     """A psycopg connection whose every wait is bounded by `query_timeout` seconds."""
 
     query_timeout: float | None = None
+    poller: select.poll | None = None  # watches the socket for a hang-up between statements
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         return super().wait(gen, interval, self.query_timeout if timeout is None else timeout)
 
 
-def looks_dead(conn: psycopg.Connection[Any]) -> bool:
+def looks_dead(conn: KitConnection) -> bool:
     """True when the server already hung up: an idle healthy socket has nothing to read.
 
     Catches a terminated backend or a restarted pooler before a statement is sent (no round
-    trip); a silently dropped connection still needs a ping.
+    trip, one poll() call); a silently dropped connection still needs a ping.
     """
     if conn.closed or conn.broken:
         return True
+    if conn.poller is None:
+        conn.poller = select.poll()
+        conn.poller.register(conn.fileno(), select.POLLIN)
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+        return bool(conn.poller.poll(0))
     except (OSError, ValueError):
         return True
-    return bool(readable)
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,8 @@ class Database:
             try:
                 return self._execute(conn, text, args, fetch)
             except _Retry:
-                if not reads_only or fresh:
+                timed_out = isinstance(self._last_error, pg._WaitTimeout)
+                if not reads_only or fresh or timed_out:  # a timeout already spent the budget
                     raise self._lost(reads_only) from None
                 logger.info("connection lost before a read; retrying once on a new one")
                 self._discard()
@@ -322,7 +323,7 @@ class Database:
 
     def _check_idle(self, conn: KitConnection) -> None:
         """Outside `transaction()`, a statement must not leave a transaction open."""
-        if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
+        if conn.closed or conn.pgconn.transaction_status == TransactionStatus.IDLE:
             return
         self._end_failed_transaction(conn)
         raise QueryBuildError(
