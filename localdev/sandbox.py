@@ -120,7 +120,7 @@ class Sandbox:
                 {
                     "event": event,
                     "requestId": request_id,
-                    "deadlineMs": int(time.time() * 1000 + self.function.timeout * 1000),
+                    "deadlineMs": int((time.time() + deadline - time.monotonic()) * 1000),
                     "functionArn": self.function_arn,
                 },
             )
