@@ -31,6 +31,8 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # SIGTERM stops a command like Ctrl-C does: what it started (sandboxes, PostgreSQL) stops.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return int(args.run(args))
     except LocalDevError as exc:
@@ -38,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def log(line: str) -> None:
@@ -47,7 +51,7 @@ def log(line: str) -> None:
 def invoke(args: argparse.Namespace) -> int:
     template = _template(args)
     function = template.function(args.function or _only_function(template))
-    _warn(function)
+    _warn([function])
     environment = lambda_environment(
         function, _env_vars(args).for_function(function.logical_id), template.region
     )
@@ -69,8 +73,9 @@ def serve(args: argparse.Namespace) -> int:
     env_vars = _env_vars(args)
     routes: list[Route] = []
     served: dict[str, Function] = {}
-    for function in template.functions():
-        _warn(function)
+    functions = template.functions()
+    _warn(functions)
+    for function in functions:
         for route in function.routes:
             if route.payload_format != "2.0":
                 log(f"localdev: skipped {route.key} of {function.logical_id}: "
@@ -89,9 +94,9 @@ def serve(args: argparse.Namespace) -> int:
         for logical_id, function in served.items()
     }
     with _database(template, list(served.values()), list(environments.values()), args.no_db):
-        functions = Functions(served, environments, log, cold=args.cold)
+        sandboxes = Functions(served, environments, log, cold=args.cold)
         try:
-            server = ApiServer((args.host, args.port), Router(routes), functions, log)
+            server = ApiServer((args.host, args.port), Router(routes), sandboxes, log)
         except OSError as exc:
             raise SetupError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
         base_url = f"http://{args.host}:{server.port}"
@@ -99,15 +104,13 @@ def serve(args: argparse.Namespace) -> int:
             log(line)
         mode = "a new sandbox per request" if args.cold else "one warm sandbox per function"
         log(f"Running on {base_url} ({mode}); CTRL+C to quit")
-        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             log("localdev: stopping")
         finally:
-            signal.signal(signal.SIGTERM, previous)
             server.server_close()
-            functions.close()
+            sandboxes.close()
     return 0
 
 
@@ -215,13 +218,14 @@ def _read_event(source: str | None) -> Any:
         raise TemplateError(f"the event {name} is not JSON: {exc}") from None
 
 
-def _warn(function: Function) -> None:
-    for warning in function.warnings:
-        log(f"localdev: warning: {warning}")
+def _warn(functions: list[Function]) -> None:
+    for function in functions:
+        for warning in function.warnings:
+            log(f"localdev: warning: {warning}")
     here = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    if function.runtime != here:
-        log(f"localdev: note: {function.logical_id} runs on {function.runtime} in Lambda, "
-            f"on {here} here")  # fmt: skip
+    runtimes = sorted({f.runtime for f in functions} - {here})
+    if runtimes:
+        log(f"localdev: note: Lambda runs {' and '.join(runtimes)}; this is {here}")
 
 
 def _layer_paths(template_path: str) -> list[Path]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,4 +121,34 @@ def test_a_failing_migration_is_reported(project: Path) -> None:
     result = localdev(project, "invoke", "NotesFunction")
     assert result.returncode == 2
     assert "localdev: error: migrations failed: 0002_broken.sql failed" in result.stderr
+    assert not LocalDatabase(project).is_running()
+
+
+def test_sigterm_during_an_invoke_stops_what_it_started(project: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(ROOT / "layer" / "python")
+    template = project / "template.yaml"
+    # a Timeout long enough that only the signal can end the sleep
+    text = template.read_text().replace(
+        "Handler: app.handler\n      Timeout: 1\n", "Handler: app.handler\n      Timeout: 60\n"
+    )
+    assert "Timeout: 60" in text
+    template.write_text(text)
+    log = project / "invoke.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localdev", "invoke", "SleepyFunction", "-t", str(template)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "going to sleep" not in log.read_text():
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 130
+    assert "localdev: PostgreSQL stopped" in log.read_text()
     assert not LocalDatabase(project).is_running()
