@@ -335,23 +335,7 @@ def pool_held(bouncer: PgBouncer, admin: Admin) -> Iterator[None]:
         holder.close()
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        "first read",
-        pytest.param(
-            "warm read",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason="neonkit retries a timed-out read on a new connection, so a full pool "
-                "costs 2 x query_timeout (reported; Database._run treats _WaitTimeout as a "
-                "lost connection)",
-            ),
-        ),
-        "warm write",
-    ],
-)
+@pytest.mark.parametrize("call", ["first read", "warm read", "warm write"])
 def test_a_full_pool_is_a_query_timeout_within_the_budget(
     call: str,
     bouncers: Callable[..., PgBouncer],
