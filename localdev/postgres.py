@@ -47,7 +47,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _as_unprivileged(argv: Sequence[str]) -> list[str]:
+def as_unprivileged(argv: Sequence[str]) -> list[str]:
     """PostgreSQL refuses root: as root, run it mapped to an unprivileged uid in a user namespace."""
     if os.geteuid() != 0:
         return list(argv)
@@ -129,7 +129,7 @@ class EmbeddedPostgres:
             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions",
         ]  # fmt: skip
         result = subprocess.run(
-            _as_unprivileged(argv), capture_output=True, text=True, check=False
+            as_unprivileged(argv), capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
             shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -138,7 +138,7 @@ class EmbeddedPostgres:
     def _pg_ctl(self, *args: str, check: bool) -> subprocess.CompletedProcess[str]:
         argv = [str(binaries() / "pg_ctl"), "-D", str(self.data_dir), *args]
         return subprocess.run(
-            _as_unprivileged(argv), capture_output=True, text=True, check=check
+            as_unprivileged(argv), capture_output=True, text=True, check=check
         )
 
     def _log_tail(self, lines: int = 20) -> str:

@@ -12,9 +12,10 @@ from tests.support.handlers import Handler, global_environment, load_handler
 
 
 @pytest.fixture(scope="session")
-def migrated(database_url: str) -> str:
-    migrate(database_url, "migrations")
-    return database_url
+def migrated(direct_url: str) -> str:
+    """The schema, migrated over the direct endpoint as in production (never the pooler)."""
+    migrate(direct_url, "migrations")
+    return direct_url
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from types import TracebackType
 import pytest
 from psycopg import conninfo
 
-from localdev.postgres import _as_unprivileged, free_port
+from localdev.postgres import as_unprivileged, free_port
 
 MISSING = "PgBouncer not installed: apt-get install -y pgbouncer"
 REQUIRE_ENV = "NEONKIT_REQUIRE_PGBOUNCER"  # CI sets it to 1: a missing PgBouncer fails the run
@@ -135,7 +135,7 @@ class PgBouncer:
             return self
         with self._stderr.open("ab") as stderr:
             self._process = subprocess.Popen(
-                _as_unprivileged([self.binary, str(self.config)]),
+                as_unprivileged([self.binary, str(self.config)]),
                 stdin=subprocess.DEVNULL,
                 stdout=stderr,
                 stderr=stderr,
