@@ -93,7 +93,6 @@ class ApiServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "localdev"
-    sys_version = ""
     server: ApiServer
 
     def do_GET(self) -> None:
@@ -101,8 +100,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
+    def version_string(self) -> str:
+        return self.server_version
+
     def log_message(self, format: str, *args: object) -> None:
         pass  # one line per request is logged by _handle
+
+    def handle_expect_100(self) -> bool:
+        """Refuse a too-large body before the client sends it (`Expect: 100-continue`)."""
+        try:
+            too_large = int(self.headers.get("content-length") or 0) > MAX_BODY_BYTES
+        except ValueError:
+            too_large = False
+        if not too_large:
+            return super().handle_expect_100()
+        self.close_connection = True
+        response = error_response(413, "Request Entity Too Large", new_request_id())
+        self._send(response)
+        self.server.log(f"{self.command} {self.path} 413 (-)")
+        return False
 
     def _handle(self) -> None:
         started = time.perf_counter()
@@ -127,7 +143,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             else:
                 function_id = match.route.function_id
                 response = self._invoke(request, match, request_id)
-        self._send(response, request_id)
+        self._send(response)
         elapsed = (time.perf_counter() - started) * 1000
         self.server.log(
             f"{self.command} {self.path} {response.status} {elapsed:.1f} ms ({function_id})"
@@ -195,7 +211,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 chunks.append(chunk)
         return b"".join(chunks) if size <= MAX_BODY_BYTES else None
 
-    def _send(self, response: Response, request_id: str) -> None:
+    def _send(self, response: Response) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in _NOT_FORWARDED:
