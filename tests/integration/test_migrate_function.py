@@ -390,3 +390,30 @@ def test_each_database_function_may_read_the_secret_and_only_that(name: str) -> 
         }
     ]
     assert "*" not in json.dumps(policies)
+
+
+FUNCTIONS = ["TodosApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        ({"DatabaseUrl": "postgresql://u:p@h/db"}, {"DATABASE_URL": "postgresql://u:p@h/db"}),
+        (
+            {"DatabaseSecretArn": "arn:aws:secretsmanager:us-east-1:1:secret:db"},
+            {"DATABASE_SECRET": "arn:aws:secretsmanager:us-east-1:1:secret:db"},
+        ),
+        ({"DatabaseParameterName": "neonkit/prod/db"}, {"DATABASE_SECRET": "/neonkit/prod/db"}),
+    ],
+    ids=["url", "secret", "ssm-parameter"],
+)
+def test_every_function_is_told_where_the_url_is(
+    parameters: dict[str, str], expected: dict[str, str]
+) -> None:
+    from localdev.template import Template
+
+    deployed = Template.load(ROOT / "template.yaml", parameter_overrides=parameters)
+    for name in FUNCTIONS:
+        environment = deployed.function(name).environment
+        found = {k: v for k, v in environment.items() if k in ("DATABASE_URL", "DATABASE_SECRET")}
+        assert found == expected, name
