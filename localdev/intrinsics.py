@@ -137,6 +137,9 @@ class Resolver:
             return self.parameters[name]
         if name in self.resources:
             return name
+        resource, _, suffix = name.partition(".")
+        if suffix in ("Version", "Alias") and resource in self.resources:
+            return name  # SAM's refs to a function's AutoPublishAlias version and alias
         raise TemplateError(f"{where}: Ref to {name!r}, which is no parameter or resource")
 
     def _get_att(self, arg: Any, where: str) -> str:

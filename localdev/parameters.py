@@ -11,6 +11,7 @@ Both take SAM CLI's formats, so the same values work with `sam local` and `sam d
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +76,9 @@ def parameter_values(
             raise TemplateError(
                 f"parameter {name}={raw!r} is not one of its AllowedValues: {', '.join(allowed)}"
             )
+        pattern = spec.get("AllowedPattern")
+        if isinstance(pattern, str) and not re.fullmatch(pattern, raw):
+            raise TemplateError(f"parameter {name}={raw!r} does not match its AllowedPattern")
         kind = str(spec.get("Type", "String"))
         is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
         values[name] = raw.split(",") if is_list else raw

@@ -1,9 +1,11 @@
 """Every file in events/ invoked against the real template, as `sam local invoke -e` would.
 
-A file's name promises its status: `*_missing` 404, `*_invalid` 422, `*_malformed` 400,
-`*_too_large` 413, `*_created` 201, anything else 2xx. One warm sandbox per function runs
-them all, in order, on a fresh migrated database: the events that create rows first (the
-`*_found` events name rows 1 to 3), deletes last.
+An HTTP API event goes to the function routing its routeKey, and its file name promises the
+status: `*_missing` 404, `*_invalid` 422, `*_malformed` 400, `*_too_large` 413, `*_created`
+201, anything else 2xx. Other events go to the function EVENT_FUNCTIONS names for their
+file-name prefix, and must not fail (`*_partial_failure` SQS batches report failed items).
+One warm sandbox per function runs them all, in order, on a fresh migrated database: the
+events that create rows first (the `*_found` events name rows 1 to 3), deletes last.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ PROMISES = (
     ("_too_large", 413),
     ("_created", 201),
 )
+
+
+# Events other than HTTP API ones, by file-name prefix: the function they are meant for.
+EVENT_FUNCTIONS = {
+    "cfn_migrate_": "MigrateFunction",
+    "migrate_": "MigrateFunction",
+    "schedule_purge": "TodosPurgeFunction",
+    "sqs_import_": "TodosImportFunction",
+}
 
 
 def promised_status(name: str) -> int | None:
@@ -78,8 +89,8 @@ class Sandboxes:
         self.database_url = database_url
         self._sandboxes: dict[str, Sandbox] = {}
 
-    def for_event(self, event: dict[str, Any]) -> Sandbox:
-        function_id = self._function_for(event)
+    def for_event(self, name: str, event: Any) -> Sandbox:
+        function_id = self._function_for(name, event)
         if function_id not in self._sandboxes:
             function = self.template.function(function_id)
             overrides = {"DATABASE_URL": self.database_url}
@@ -91,15 +102,22 @@ class Sandboxes:
         for sandbox in self._sandboxes.values():
             sandbox.close()
 
-    def _function_for(self, event: dict[str, Any]) -> str:
-        """The function whose route the event names; the only function, for other routes."""
-        functions = self.template.functions()
-        for function in functions:
-            if any(route.key == event.get("routeKey") for route in function.routes):
-                return function.logical_id
-        if len(functions) == 1:
-            return functions[0].logical_id
-        raise AssertionError(f"no function serves {event.get('routeKey')!r}")
+    def _function_for(self, name: str, event: Any) -> str:
+        if is_http_event(event):  # the function routing it, else the API's only function
+            served = [f for f in self.template.functions() if f.routes]
+            for function in served:
+                if any(route.key == event["routeKey"] for route in function.routes):
+                    return function.logical_id
+            assert len(served) == 1, f"{name}: no function serves {event['routeKey']!r}"
+            return served[0].logical_id
+        for prefix, function_id in EVENT_FUNCTIONS.items():
+            if name.startswith(prefix):
+                return function_id
+        raise AssertionError(f"{name}: add its prefix and function to EVENT_FUNCTIONS")
+
+
+def is_http_event(event: Any) -> bool:
+    return isinstance(event, dict) and event.get("version") == "2.0" and "routeKey" in event
 
 
 @pytest.fixture(scope="module")
@@ -110,21 +128,31 @@ def sandboxes(kit_database: str) -> Iterator[Sandboxes]:
 
 
 @pytest.mark.parametrize("path", CASES)
-def test_event_gets_the_status_its_name_promises(path: Path, sandboxes: Sandboxes) -> None:
+def test_event_gets_what_its_name_promises(path: Path, sandboxes: Sandboxes) -> None:
     event = json.loads(path.read_text())
-    invocation = sandboxes.for_event(event).invoke(event)
+    invocation = sandboxes.for_event(path.stem, event).invoke(event)
     assert invocation.ok, invocation.payload
-    response = invocation.result()
-    status = response["statusCode"]
+    result = invocation.result()
+    if not is_http_event(event):
+        check_other_result(path.stem, result)
+        return
+    status = result["statusCode"]
     promised = promised_status(path.stem)
     if promised is None:
-        assert 200 <= status < 300, response
+        assert 200 <= status < 300, result
     else:
-        assert status == promised, response
+        assert status == promised, result
     if status >= 400:  # errors are JSON for the client, never a stack trace
-        body = response.get("body") or "{}"
+        body = result.get("body") or "{}"
         assert "Traceback" not in body
         json.loads(body)
+
+
+def check_other_result(name: str, result: Any) -> None:
+    if isinstance(result, dict) and "batchItemFailures" in result:
+        assert bool(result["batchItemFailures"]) == name.endswith("_partial_failure"), result
+    if isinstance(result, dict) and "Status" in result:  # a custom resource's answer
+        assert result["Status"] == "SUCCESS", result
 
 
 def test_cli_invoke_uses_database_url_from_the_environment(kit_database: str) -> None:

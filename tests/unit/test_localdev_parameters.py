@@ -51,6 +51,14 @@ def test_parameter_values_take_defaults_types_and_allowed_values() -> None:
     assert values == {"Stage": "dev", "Size": "3", "Names": ["a", "b"], "Ids": ["1", "2"]}
 
 
+def test_allowed_pattern_is_checked() -> None:
+    declared = {"Name": {"Type": "String", "Default": "", "AllowedPattern": "^$|^[a-z/]+$"}}
+    assert parameter_values(declared, {}) == {"Name": ""}
+    assert parameter_values(declared, {"Name": "a/b"}) == {"Name": "a/b"}
+    with pytest.raises(TemplateError, match="Name='A B' does not match its AllowedPattern"):
+        parameter_values(declared, {"Name": "A B"})
+
+
 def test_env_vars_file(tmp_path: Path) -> None:
     path = tmp_path / "env.json"
     path.write_text(

@@ -40,6 +40,7 @@ def test_ref_resolves_parameters_pseudo_parameters_and_resources() -> None:
     assert r.resolve({"Ref": "AWS::URLSuffix"}, "x") == "amazonaws.com"
     assert r.resolve({"Ref": "AWS::Partition"}, "x") == "aws"
     assert r.resolve({"Ref": "Api"}, "x") == "Api"  # a resource: a readable placeholder
+    assert r.resolve({"Ref": "Fn.Version"}, "x") == "Fn.Version"  # SAM's AutoPublishAlias refs
 
 
 def test_ref_to_an_unknown_name_says_where() -> None:
