@@ -15,6 +15,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from neonkit import ConnectError, Database, Settings, using
+from neonkit import secrets as neonkit_secrets
 
 from tests.support.handlers import Handler, load_handler, template
 from tests.support.lambda_stubs import LambdaContext, load_event
@@ -263,6 +264,7 @@ def secret_database(
     StubSecretsProvider.values = {SECRET_ARN: json.dumps({"url": database_url})}
     StubSecretsProvider.fetches = []
     monkeypatch.setattr(parameters, "SecretsProvider", StubSecretsProvider)
+    monkeypatch.setattr(neonkit_secrets, "_providers", {})  # a fresh sandbox: no provider yet
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("DATABASE_SECRET", SECRET_ARN)
     monkeypatch.setenv("NEONKIT_POOLED", "on" if database_kind == "pgbouncer" else "off")
@@ -286,12 +288,6 @@ def test_the_url_comes_from_the_secret_and_is_fetched_once(
     assert StubSecretsProvider.fetches == [SECRET_ARN]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="neonkit builds a new Powertools provider for every read of the secret "
-    "(secrets.default_provider), so its cache never serves: a reconnect, and every database "
-    "error (Database._translate reads the URL again to redact its password), fetch it again",
-)
 def test_a_reconnect_within_the_cache_age_does_not_fetch_the_secret_again(
     import_todos: Handler, secret_database: Database
 ) -> None:

@@ -29,6 +29,9 @@ def load_handler(logical_id: str) -> Handler:
     props = template()["Resources"][logical_id]["Properties"]
     module_name, function_name = props["Handler"].rsplit(".", 1)
     path = ROOT / props["CodeUri"] / f"{module_name}.py"
+    code_dir = str(path.parent)
+    if code_dir not in sys.path:  # Lambda runs with the function's folder on the path
+        sys.path.insert(0, code_dir)
     spec = importlib.util.spec_from_file_location(f"{logical_id}_{module_name}", path)
     assert spec is not None
     assert spec.loader is not None

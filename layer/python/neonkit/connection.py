@@ -147,6 +147,7 @@ class Connector:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.attempts = 0  # connection attempts made, for tests and benchmarks
+        self.current: Target | None = None  # what the open connection was made with
 
     def target(self, *, refresh_secret: bool = False) -> Target:
         """The URL to connect to, with defaults applied and pooler rules checked."""
@@ -191,9 +192,11 @@ class Connector:
             self.attempts += 1
             remaining = deadline - self.clock()
             try:
-                return self._open(
+                conn = self._open(
                     target, timeout=max(2, min(self.settings.connect_timeout, math.ceil(remaining)))
                 )
+                self.current = target
+                return conn
             except psycopg.Error as exc:
                 message = target.url.redact(str(exc).strip())
                 if is_auth_failure(exc) and target.from_secret and not refreshed:

@@ -357,7 +357,8 @@ class Database:
         )
 
     def _translate(self, exc: psycopg.Error) -> NeonKitError:
-        return translate(exc, secret=self.connector.target().url.password)
+        current = self.connector.current  # never fetch a secret again just to redact it
+        return translate(exc, secret=current.url.password if current else None)
 
     def _lost(self, reads_only: bool) -> NeonKitError:
         exc = getattr(self, "_last_error", None)

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
+from .connection import Connector
 from .dsn import DatabaseUrl
-from .errors import NeonKitError
+from .errors import ConnectError, NeonKitError
+from .settings import Settings
 
 logger = logging.getLogger("neonkit.migrations")
 
@@ -179,14 +180,14 @@ def _lock(conn: psycopg.Connection[dict[str, Any]]) -> None:
 
 
 def _connect(target: DatabaseUrl) -> psycopg.Connection[dict[str, Any]]:
+    """A session of its own, with the kit's retries (a suspended compute wakes) and defaults."""
+    connector = Connector(Settings(url=target.conninfo(), pooled=False, prepare=False))
     try:
-        return psycopg.connect(
-            target.conninfo(), autocommit=True, row_factory=dict_row, prepare_threshold=None
-        )
-    except psycopg.Error as exc:
-        raise MigrationError(
-            f"cannot connect to {target.host} for migrations: {target.redact(str(exc).strip())}"
-        ) from None
+        conn = connector.connect()
+    except ConnectError as exc:
+        raise MigrationError(f"cannot connect for migrations: {exc}") from None
+    conn.query_timeout = None  # a migration may rightly take long: no client-side deadline
+    return conn
 
 
 def _describe(exc: psycopg.Error, text: str) -> str:
@@ -207,7 +208,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--atomic", action="store_true", help="all pending files in one transaction"
     )
     args = parser.parse_args(argv)
-    from .settings import Settings
 
     settings = Settings.from_env()
     if not settings.url:

@@ -38,13 +38,19 @@ def ssm_name(name: str) -> str:
     return name
 
 
+_providers: dict[str, BaseProvider] = {}  # one per kind and process: its cache must live on
+
+
 def default_provider(name: str) -> BaseProvider:
     """Powertools' provider for this kind of secret (imports boto3, so only when needed)."""
-    from aws_lambda_powertools.utilities import parameters
+    kind = "ssm" if is_ssm_parameter(name) else "secretsmanager"
+    if kind not in _providers:
+        from aws_lambda_powertools.utilities import parameters
 
-    if is_ssm_parameter(name):
-        return parameters.SSMProvider()
-    return parameters.SecretsProvider()
+        _providers[kind] = (
+            parameters.SSMProvider() if kind == "ssm" else parameters.SecretsProvider()
+        )
+    return _providers[kind]
 
 
 def fetch_url(
