@@ -48,7 +48,7 @@ def free_port() -> int:
 
 
 def as_unprivileged(argv: Sequence[str]) -> list[str]:
-    """PostgreSQL refuses root: as root, run it mapped to an unprivileged uid in a user namespace."""
+    """PostgreSQL refuses root: as root, run it as an unprivileged uid in a user namespace."""
     if os.geteuid() != 0:
         return list(argv)
     unshare = shutil.which("unshare")
@@ -128,7 +128,7 @@ class EmbeddedPostgres:
             str(binaries() / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions",
         ]  # fmt: skip
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 - the wheel's own binaries, fixed arguments
             as_unprivileged(argv), capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
@@ -137,7 +137,7 @@ class EmbeddedPostgres:
 
     def _pg_ctl(self, *args: str, check: bool) -> subprocess.CompletedProcess[str]:
         argv = [str(binaries() / "pg_ctl"), "-D", str(self.data_dir), *args]
-        return subprocess.run(
+        return subprocess.run(  # noqa: S603 - the wheel's own binaries, fixed arguments
             as_unprivileged(argv), capture_output=True, text=True, check=check
         )
 
