@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY ?= 0
 
 .DEFAULT_GOAL := help
-.PHONY: help dev invoke test lint build deploy bench db-stop db-reset clean
+.PHONY: help dev invoke test lint build deploy bench db-start db-stop db-reset clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,7 +25,7 @@ $(TOOLS)/.installed: requirements-tools.txt
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	@touch $@
 
-dev: $(VENV)/.installed ## Serve the API on http://127.0.0.1:$(PORT) (embedded PostgreSQL unless DATABASE_URL is set)
+dev: $(VENV)/.installed ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) -m localdev serve --port $(PORT)
 
 invoke: $(VENV)/.installed ## Invoke one function once: make invoke FN=TodosApiFunction EVENT=events/todos_list.json
@@ -34,12 +34,13 @@ invoke: $(VENV)/.installed ## Invoke one function once: make invoke FN=TodosApiF
 test: $(VENV)/.installed ## Run the tests (an embedded PostgreSQL, and PgBouncer when installed)
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed $(TOOLS)/.installed ## ruff, mypy, cfn-lint and sam validate
+lint: $(VENV)/.installed $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate and actionlint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint
+	$(TOOLS)/bin/actionlint -no-color
 
 build: $(TOOLS)/.installed ## sam build, offline and without Docker (the layer cross-installs arm64 wheels)
 	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TOOLS)/bin/sam build
@@ -50,10 +51,13 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 bench: $(VENV)/.installed ## Benchmarks: round trips, latency, overhead, cold start (see bench/README.md)
 	$(PY) bench/run.py
 
+db-start: $(VENV)/.installed ## Start the embedded PostgreSQL and leave it running (prints its URL)
+	$(PY) -m localdev db start
+
 db-stop: $(VENV)/.installed ## Stop the embedded PostgreSQL
 	$(PY) -m localdev db stop
 
-db-reset: $(VENV)/.installed ## Delete the embedded database's data
+db-reset: $(VENV)/.installed ## Empty the embedded database and apply the migrations again
 	$(PY) -m localdev db reset
 
 clean: ## Remove virtualenvs and build output (keeps the local database)

@@ -1,7 +1,7 @@
 """neonkit: Python on AWS Lambda with Neon Postgres.
 
-    from neonkit import db, table
-    rows = db.all(table("todos").where("done", False).order_by("id").limit(20))
+Usage: `db.all(table("todos").where("done", False).order_by("id").limit(20))`, with `db` and
+`table` imported from here. The README shows the rest.
 """
 
 from .database import Database, Deferred, Transaction, db, using
