@@ -44,7 +44,7 @@ def main() -> None:
         start = time.perf_counter()
         status = first()
         result["first_request_s"] = time.perf_counter() - start
-        result["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result["peak_rss_kb"] = peak_rss_kb()
         start = time.perf_counter()
         first()
         result["second_request_s"] = time.perf_counter() - start
@@ -52,6 +52,16 @@ def main() -> None:
     sys.stdout = stdout
     with open(sys.argv[2], "w") as out:
         json.dump(result, out)
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory (VmHWM: getrusage's ru_maxrss would include the
+    parent's memory at fork, which Linux carries across exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def request_runner(module: Any, spec: dict[str, Any], request: dict[str, Any]) -> Any:
