@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_direct:  # PgBouncer is stopped: its server connections are free
             phases.append(phase("straight to PostgreSQL", server.url, pooled=False, **common))
     report: dict[str, Any] = {
-        "command": "python bench/load.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python bench/load.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": host,
         "postgresql": {"version": version, "max_connections": MAX_CONNECTIONS},
         "pgbouncer": {"pool_mode": "transaction", "default_pool_size": args.pool_size},
