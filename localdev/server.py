@@ -34,6 +34,7 @@ from .template import Function
 
 __all__ = ["ApiServer", "Functions", "describe_routes"]
 
+LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's limit for a synchronous invoke's event
 _DRAIN_LIMIT = 4 * MAX_BODY_BYTES  # read and drop a too-large body up to this, then hang up
 _NOT_FORWARDED = ("content-length", "transfer-encoding", "connection", "date")
 
@@ -152,6 +153,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _invoke(self, request: Request, match: Match, request_id: str) -> Response:
         route = match.route
         event = build_event(request, match, request_id)
+        if len(json.dumps(event).encode()) > LAMBDA_PAYLOAD_BYTES:
+            # Lambda refuses a synchronous invoke over 6 MB; the function never runs.
+            return error_response(413, "Request Entity Too Large", request_id)
         started = time.monotonic()
         invocation = self.server.functions.invoke(route.function_id, event)
         if time.monotonic() - started > route.integration_timeout:

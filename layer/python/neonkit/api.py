@@ -103,8 +103,8 @@ def json_body(event: BaseProxyEvent, *, max_bytes: int) -> Any:
         ) from None
     except RecursionError:
         raise BadRequestError("the JSON is nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer with thousands of digits
-        raise BadRequestError(f"malformed JSON: {exc}") from None
+    except ValueError:  # NaN/Infinity, or an integer with thousands of digits
+        raise BadRequestError("malformed JSON: a number is not valid or too long") from None
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
