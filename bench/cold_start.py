@@ -27,6 +27,14 @@ from harness import FUNCTION, LAYER, ROOT, Server, event
 
 CHILD = Path(__file__).with_name("cold_start_child.py")
 TARGET = 1.3  # handler import / `import psycopg`
+# What a handler's import is made of (each alone in a fresh process, psycopg included where
+# it is a dependency): the kit's share, and Powertools' share (what the todos API imports).
+PARTS = {
+    "part: neonkit": "neonkit",
+    "part: neonkit + todos": "neonkit,todos.repository",
+    "part: Powertools alone": "aws_lambda_powertools.logging,aws_lambda_powertools.metrics,"
+    "aws_lambda_powertools.event_handler",
+}
 
 
 def _requirement_class() -> Any:
@@ -127,6 +135,8 @@ def measure(server: Server, seed_id: int, imports: int = 9, requests: int = 5) -
             layer = str(paths["layer"])
             env = child_env(url, FUNCTION)
             modules: dict[str, dict[str, Any]] = {"psycopg": {"path": [layer], "module": "psycopg"}}
+            for name, module in PARTS.items():
+                modules[name] = {"path": [layer], "module": module}
             for name in function_code():
                 modules[name] = {"path": [str(paths[name]), layer], "module": "app"}
             for spec in modules.values():  # warm the page cache; not counted

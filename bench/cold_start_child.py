@@ -2,7 +2,8 @@
 
     python cold_start_child.py SPEC_JSON RESULT_FILE
 
-SPEC: {"path": [...], "module": "app" | "psycopg", "request": null | {...}, "snapstart": bool}
+SPEC: {"path": [...], "module": "app" | "psycopg" | "a,b,...", "request": null | {...},
+       "snapstart": bool}
 Times the import, then, if asked, the first request (connect included) and a second one,
 and the peak RSS. Only the standard library is imported before the timed import.
 """
@@ -24,7 +25,8 @@ def main() -> None:
     stdout, sys.stdout = sys.stdout, open("/dev/null", "w")  # noqa: SIM115 - the handler's logs
     result: dict[str, Any] = {}
     start = time.perf_counter()
-    module = importlib.import_module(spec["module"])
+    for name in spec["module"].split(","):
+        module = importlib.import_module(name)
     result["import_s"] = time.perf_counter() - start
     request = spec.get("request")
     if request:
