@@ -30,8 +30,11 @@ def main() -> int:
     for package in ("neonkit", "todos", "aws_lambda_powertools", "dotenv", "psycopg"):
         if not (LAYER / package).is_dir():
             problems.append(f"{package} is missing from the layer")
-    if list(LAYER.rglob("__pycache__")):
-        problems.append("the layer carries __pycache__ folders")
+    foreign = [p for p in LAYER.rglob("*.pyc") if ".cpython-313." not in p.name]
+    if foreign:
+        problems.append(f"bytecode for another Python than 3.13: {foreign[0]}")
+    if not list((LAYER / "neonkit").glob("__pycache__/*.cpython-313.pyc")):
+        print("layer check: note: no bytecode (python3.13 was not on PATH during the build)")
     for problem in problems:
         print(f"layer check: {problem}", file=sys.stderr)
     if not problems:

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from neonkit import NotFoundError, api
+from neonkit import NotFoundError, api, snapstart
 from todos import repository, schema
 
 MAX_BODY_BYTES = 256 * 1024  # a batch of 100 full todos fits; API Gateway would allow 10 MB
@@ -18,6 +18,7 @@ logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 api.install(app, logger)
+snapstart.install()  # with SnapStart on: no connection in the snapshot
 
 
 @app.post("/todos")
