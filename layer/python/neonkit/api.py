@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 JSON = "application/json"
+MAX_DEPTH = 32  # request bodies nest a few levels; deeper is an attack or a mistake
 
 
 def install(app: ApiGatewayResolver, logger: Logger) -> None:
@@ -95,16 +96,40 @@ def json_body(event: BaseProxyEvent, *, max_bytes: int) -> Any:
         raise BadRequestError(f"the body is not valid UTF-8 (byte {exc.start})") from None
     if not text.strip():
         raise BadRequestError("a JSON body is required")
+    if json_depth(text) > MAX_DEPTH:
+        raise BadRequestError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise BadRequestError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except RecursionError:
-        raise BadRequestError("the JSON is nested too deeply") from None
     except ValueError:  # NaN/Infinity, or an integer with thousands of digits
         raise BadRequestError("malformed JSON: a number is not valid or too long") from None
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest (the parser's own limit differs between Pythons)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # too few brackets to be too deep: skip the scan
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
