@@ -19,12 +19,10 @@ import datetime as dt
 import json
 import os
 import platform
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,27 +32,16 @@ sys.path[:0] = [str(ROOT / "layer" / "python"), str(ROOT)]  # the layer's layout
 import psycopg  # noqa: E402
 from neonkit import Database, Settings, table  # noqa: E402
 
-from localdev.postgres import EmbeddedPostgres, free_port  # noqa: E402
+from tests.support.servers import postgres_server  # noqa: E402
 
 TARGET_RATIO = 1.1  # the kit's builder path at most 10% slower than psycopg alone
 TABLE = "bench_todos"
 SELECT_SQL = "SELECT id, title FROM bench_todos WHERE done = %s ORDER BY id LIMIT %s"
 
 
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        yield url
-        return
-    folder = Path(tempfile.mkdtemp(prefix="neonkit-bench-"))
-    server = EmbeddedPostgres(folder / "data", free_port(), durable=False)
-    try:
-        server.start()
-        yield server.url
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+def database() -> contextlib.AbstractContextManager[str]:
+    """BENCH_DATABASE_URL, or an embedded PostgreSQL started for this run."""
+    return postgres_server(env="BENCH_DATABASE_URL")
 
 
 def prepare(db: Database, rows: int) -> None:

@@ -17,9 +17,9 @@ from localdev.postgres import EmbeddedPostgres, free_port
 
 
 @contextmanager
-def postgres_server(max_connections: int = 100) -> Iterator[str]:
-    """An admin URL for a server: TEST_DATABASE_URL's, or a throwaway embedded one."""
-    external = os.environ.get("TEST_DATABASE_URL")
+def postgres_server(max_connections: int = 100, *, env: str = "TEST_DATABASE_URL") -> Iterator[str]:
+    """An admin URL for a server: the one `env` names, or a throwaway embedded one."""
+    external = os.environ.get(env)
     if external:
         yield external
         return
