@@ -361,35 +361,33 @@ def test_the_template_runs_it_on_every_deploy_that_changes_it() -> None:
         assert resources[name]["DependsOn"] == "Migrations"
 
 
-SECRET_POLICY = {
-    "Fn::If": [
-        "UseSecret",
-        {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "DatabaseSecretArn"}}},
-        {"Ref": "AWS::NoValue"},
-    ]
-}
-
-
 @pytest.mark.parametrize(
     "name", ["TodosApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
 )
-def test_each_database_function_may_read_the_secret_and_only_that(name: str) -> None:
-    policies = template()["Resources"][name]["Properties"]["Policies"]
+def test_each_database_function_may_read_the_stored_url_and_only_that(name: str) -> None:
+    resources = template()["Resources"]
+    policies = resources[name]["Properties"]["Policies"]
+    assert {
+        "Fn::If": ["ReadsStoredUrl", {"Ref": "DatabaseUrlReadPolicy"}, {"Ref": "AWS::NoValue"}]
+    } in policies
 
-    assert SECRET_POLICY in policies
-    parameter = next(p for p in policies if p.get("Fn::If", [None])[0] == "UseParameter")
-    statement = parameter["Fn::If"][1]["Statement"]
-    assert statement == [
-        {
-            "Effect": "Allow",
-            "Action": "ssm:GetParameter",
-            "Resource": {
-                "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
-                ":parameter/${DatabaseParameterName}"
-            },
-        }
-    ]
-    assert "*" not in json.dumps(policies)
+    policy = resources["DatabaseUrlReadPolicy"]
+    assert policy["Condition"] == "ReadsStoredUrl"
+    secret, parameter = policy["Properties"]["PolicyDocument"]["Statement"][0]["Fn::If"][1:]
+    assert secret == {
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": {"Ref": "DatabaseSecretArn"},
+    }
+    assert parameter == {
+        "Effect": "Allow",
+        "Action": "ssm:GetParameter",
+        "Resource": {
+            "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+            ":parameter/${DatabaseParameterName}"
+        },
+    }
+    assert "*" not in json.dumps([policies, policy])
 
 
 FUNCTIONS = ["TodosApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
