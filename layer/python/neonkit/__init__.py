@@ -4,7 +4,7 @@ Usage: `db.all(table("todos").where("done", False).order_by("id").limit(20))`, w
 `table` imported from here. The README shows the rest.
 """
 
-from .database import Database, Deferred, Transaction, db, using
+from .database import Database, db, using
 from .dsn import DatabaseUrl
 from .errors import (
     BadRequestError,
@@ -26,6 +26,7 @@ from .errors import (
 )
 from .query import Raw, raw, table
 from .settings import Settings
+from .transaction import Deferred, Transaction
 
 __all__ = [
     "BadRequestError",

@@ -17,8 +17,8 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, LiteralString, Protocol, cast
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, LiteralString, cast
 
 import psycopg
 from psycopg import errors as pg
@@ -33,7 +33,9 @@ from .errors import (
     QueryTimeoutError,
     translate,
 )
+from .queries import Params, Query, Row, begin_statement, prepare
 from .settings import Settings
+from .transaction import Transaction
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters.base import BaseProvider
@@ -41,29 +43,6 @@ if TYPE_CHECKING:
     from .dsn import DatabaseUrl
 
 logger = logging.getLogger("neonkit")
-
-Row = dict[str, Any]
-Params = Sequence[Any] | dict[str, Any] | None
-
-_READ_KEYWORDS = ("select", "show", "values", "table", "explain")
-
-
-class Compiled(Protocol):
-    """What a built query hands to the database (see `neonkit.query`)."""
-
-    @property
-    def text(self) -> str: ...
-    @property
-    def params(self) -> Sequence[Any]: ...
-    @property
-    def reads_only(self) -> bool: ...
-
-
-class Compilable(Protocol):
-    def compile(self) -> Compiled: ...
-
-
-Query = LiteralString | sql.Composable | Compilable
 
 
 class Database:
@@ -159,7 +138,7 @@ class Database:
                 with self._savepoint() as tx:
                     yield tx
                 return
-            begin = _begin(read_only, isolation)
+            begin = begin_statement(read_only, isolation)
             conn = self._ready(write=True)
             self._tx_depth = 1
             try:
@@ -229,7 +208,7 @@ class Database:
     # -- internals -----------------------------------------------------------------------
 
     def _run(self, query: Query, params: Params, fetch: Any) -> Any:
-        text, args, reads_only = _prepare(query, params)
+        text, args, reads_only = prepare(query, params)
         with self._lock:
             if self._tx_depth:
                 return self._run_in_transaction(text, args, fetch)
@@ -405,87 +384,8 @@ class Database:
             conn.execute(sql.SQL("ROLLBACK TO SAVEPOINT {}").format(name))
 
 
-class Transaction:
-    """The handle `db.transaction()` yields: eager statements, plus `defer()` for one flight."""
-
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
-    def all(self, query: Query, params: Params = None) -> list[Row]:
-        return self._db.all(query, params)
-
-    def one(self, query: Query, params: Params = None) -> Row | None:
-        return self._db.one(query, params)
-
-    def value(self, query: Query, params: Params = None) -> Any:
-        return self._db.value(query, params)
-
-    def execute(self, query: Query, params: Params = None) -> int:
-        return self._db.execute(query, params)
-
-    def defer(self, query: Query, params: Params = None) -> Deferred:
-        """Queue a statement without waiting; read its result after the block ends."""
-        text, args, _ = _prepare(query, params)
-        return Deferred(self._db._queue(text, args))
-
-
-class Deferred:
-    """The result of a deferred statement, readable once its transaction has committed."""
-
-    def __init__(self, cursor: psycopg.Cursor[Row]) -> None:
-        self._cursor = cursor
-
-    def all(self) -> list[Row]:
-        return self._cursor.fetchall()
-
-    def one(self) -> Row | None:
-        return self._cursor.fetchone()
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-
 class _Retry(Exception):
     """Internal: the connection failed under a statement."""
-
-
-def _prepare(query: Query, params: Params) -> tuple[Any, Any, bool]:
-    """(query for psycopg, parameters, whether it only reads)."""
-    if isinstance(query, str):
-        return query, params, _reads_only(query)
-    if isinstance(query, sql.Composable):
-        return query, params, False
-    compile_ = getattr(query, "compile", None)
-    if compile_ is None:
-        raise QueryBuildError(
-            f"expected SQL text, a psycopg.sql object or a query builder, got {query!r}"
-        )
-    if params is not None:
-        raise QueryBuildError("a built query carries its own parameters; do not pass params")
-    compiled = compile_()
-    return compiled.text, compiled.params, compiled.reads_only
-
-
-def _reads_only(text: str) -> bool:
-    """Plain SQL is treated as a read (safe to retry) only if it starts like one."""
-    head = text.lstrip().lstrip("(").lstrip()[:8].lower()
-    return head.startswith(_READ_KEYWORDS)
-
-
-def _begin(read_only: bool, isolation: LiteralString | None) -> LiteralString:
-    if isolation is not None and isolation.upper() not in (
-        "READ COMMITTED",
-        "REPEATABLE READ",
-        "SERIALIZABLE",
-    ):
-        raise QueryBuildError(f"unknown isolation level {isolation!r}")
-    parts: list[LiteralString] = ["BEGIN"]
-    if isolation:
-        parts.append(f"ISOLATION LEVEL {isolation.upper()}")
-    if read_only:
-        parts.append("READ ONLY")
-    return " ".join(parts)
 
 
 def _connection_failed(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
