@@ -29,9 +29,7 @@ import json
 import os
 import platform
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -49,10 +47,10 @@ import psycopg  # noqa: E402
 from neonkit import Database, Settings, api, http_errors, using  # noqa: E402
 from neonkit.migrations import migrate  # noqa: E402
 
-from localdev.postgres import EmbeddedPostgres, free_port  # noqa: E402
 from tests.support.handlers import Handler, global_environment, load_handler  # noqa: E402
 from tests.support.lambda_stubs import LambdaContext, load_event  # noqa: E402
 from tests.support.pgbouncer import PgBouncer, pgbouncer_binary  # noqa: E402
+from tests.support.servers import postgres_server  # noqa: E402
 
 MAX_CONNECTIONS = 20
 SEEDED = 1000
@@ -312,18 +310,6 @@ def phase(
 # -- the servers --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def postgres() -> Iterator[EmbeddedPostgres]:
-    folder = Path(tempfile.mkdtemp(prefix="neonkit-load-"))
-    server = EmbeddedPostgres(folder / "data", free_port(), durable=False)
-    try:
-        server.start(max_connections=MAX_CONNECTIONS)
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def seed(url: str) -> str:
     migrate(url, ROOT / "migrations")
     with psycopg.connect(url, autocommit=True) as conn:
@@ -433,15 +419,19 @@ def main(argv: list[str] | None = None) -> int:
     record_error_types()
     phases: list[dict[str, Any]] = []
     # Powertools prints its metrics every 100 creates even when they are disabled: not here.
-    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), postgres() as server:
-        version = seed(server.url)
+    with (
+        open(os.devnull, "w") as quiet,
+        contextlib.redirect_stdout(quiet),
+        postgres_server(MAX_CONNECTIONS, env=None) as server_url,
+    ):
+        version = seed(server_url)
         common = {
             "sandboxes": args.sandboxes,
             "seconds": args.seconds,
             "max_requests": args.max_requests,
         }
         with PgBouncer(
-            server.url,
+            server_url,
             binary=binary,
             pool_size=args.pool_size,
             max_client_conn=max(600, args.sandboxes + 100),
@@ -453,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
                 phase("through PgBouncer", bouncer.url, pooled=True, bouncer=bouncer, **common)
             )
         if not args.skip_direct:  # PgBouncer is stopped: its server connections are free
-            phases.append(phase("straight to PostgreSQL", server.url, pooled=False, **common))
+            phases.append(phase("straight to PostgreSQL", server_url, pooled=False, **common))
     report: dict[str, Any] = {
         "command": " ".join(["python bench/load.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": host,

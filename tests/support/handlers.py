@@ -8,14 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cfn_tools import load_yaml
+from localdev.template import Template
 
 ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def template() -> dict[str, Any]:
-    return load_yaml((ROOT / "template.yaml").read_text())  # type: ignore[no-any-return]
+    """template.yaml as parsed (intrinsics unresolved), for tests about its resources."""
+    return dict(Template.load(ROOT / "template.yaml").document)
 
 
 def global_environment() -> dict[str, str]:
@@ -26,10 +27,10 @@ def global_environment() -> dict[str, str]:
 
 def load_handler(logical_id: str) -> Handler:
     """Import the function's module fresh (a new sandbox) and return its handler."""
-    props = template()["Resources"][logical_id]["Properties"]
-    module_name, function_name = props["Handler"].rsplit(".", 1)
-    path = ROOT / props["CodeUri"] / f"{module_name}.py"
-    code_dir = str(path.parent)
+    function = Template.load(ROOT / "template.yaml").function(logical_id)
+    module_name, function_name = function.handler.rsplit(".", 1)
+    path = function.code_dir / f"{module_name}.py"
+    code_dir = str(function.code_dir)
     if code_dir not in sys.path:  # Lambda runs with the function's folder on the path
         sys.path.insert(0, code_dir)
     spec = importlib.util.spec_from_file_location(f"{logical_id}_{module_name}", path)

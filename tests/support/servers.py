@@ -17,9 +17,11 @@ from localdev.postgres import EmbeddedPostgres, free_port
 
 
 @contextmanager
-def postgres_server(max_connections: int = 100, *, env: str = "TEST_DATABASE_URL") -> Iterator[str]:
+def postgres_server(
+    max_connections: int = 100, *, env: str | None = "TEST_DATABASE_URL"
+) -> Iterator[str]:
     """An admin URL for a server: the one `env` names, or a throwaway embedded one."""
-    external = os.environ.get(env)
+    external = os.environ.get(env) if env else None
     if external:
         yield external
         return

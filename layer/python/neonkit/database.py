@@ -64,8 +64,6 @@ class Database:
         self._tx_depth = 0
         self._lock = threading.RLock()
         self._pipeline: psycopg.Pipeline | None = None  # set while a transaction is open
-        self._fresh = False  # the current connection was opened for the current statement
-        self._last_error: psycopg.Error | None = None
         self.reconnects = 0  # connections replaced after going stale, for tests and benchmarks
 
     # -- configuration -------------------------------------------------------------------
@@ -212,21 +210,21 @@ class Database:
         with self._lock:
             if self._tx_depth:
                 return self._run_in_transaction(text, args, fetch)
+            previous = self._conn
             conn = self._ready(write=not reads_only)
-            fresh = self._fresh
             try:
                 return self._execute(conn, text, args, fetch)
-            except _Retry:
-                timed_out = isinstance(self._last_error, pg._WaitTimeout)
-                if not reads_only or fresh or timed_out:  # a timeout already spent the budget
-                    raise self._lost(reads_only) from None
+            except _Retry as lost:
+                timed_out = isinstance(lost.error, pg._WaitTimeout)
+                if not reads_only or conn is not previous or timed_out:  # budget spent
+                    raise self._lost(reads_only, lost.error) from None
                 logger.info("connection lost before a read; retrying once on a new one")
-                self._discard()
+                self.close()
                 conn = self._ready(write=False)
                 try:
                     return self._execute(conn, text, args, fetch)
-                except _Retry:
-                    raise self._lost(reads_only) from None
+                except _Retry as again:
+                    raise self._lost(reads_only, again.error) from None
             finally:
                 self._last_used = time.monotonic()
 
@@ -236,8 +234,7 @@ class Database:
             result = fetch(cur)
         except psycopg.Error as exc:
             if _connection_failed(conn, exc):
-                self._last_error = exc
-                raise _Retry from None
+                raise _Retry(exc) from None
             self._check_idle(conn)
             raise self._translate(exc) from None
         self._check_idle(conn)
@@ -267,10 +264,9 @@ class Database:
     def _ready(self, *, write: bool) -> KitConnection:
         """A live connection: drop one the server closed, ping one idle too long before a write."""
         conn = self._conn
-        self._fresh = False
         if conn is not None and looks_dead(conn):
             logger.info("connection was closed while idle; reconnecting")
-            self._discard()
+            self.close()
             self.reconnects += 1
             conn = None
         if (
@@ -282,23 +278,17 @@ class Database:
                 conn.execute("")
             except psycopg.Error:
                 logger.info("idle connection failed its ping; reconnecting")
-                self._discard()
+                self.close()
                 self.reconnects += 1
                 conn = None
         if conn is None:
             conn = self.connector.connect()
-            self._conn, self._fresh = conn, True
+            self._conn = conn
             self._last_used = time.monotonic()
         return conn
 
     def _idle_for(self) -> float:
         return time.monotonic() - self._last_used
-
-    def _discard(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
 
     def _check_idle(self, conn: KitConnection) -> None:
         """Outside `transaction()`, a statement must not leave a transaction open."""
@@ -313,20 +303,20 @@ class Database:
     def _end_failed_transaction(self, conn: KitConnection) -> None:
         """Leave the connection idle, or drop it."""
         if conn.closed or conn.broken:
-            self._discard()
+            self.close()
             return
         try:
             if conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")
         except psycopg.Error:
-            self._discard()
+            self.close()
 
     def _failure(self, exc: psycopg.Error, conn: KitConnection, what: str) -> NeonKitError:
         """Name a failed statement's error; leave the connection idle, or drop it if broken."""
         if not _connection_failed(conn, exc):
             self._end_failed_transaction(conn)
             return self._translate(exc)
-        self._discard()
+        self.close()
         if isinstance(exc, pg._WaitTimeout):
             return QueryTimeoutError(_timeout_message(self.connector.settings.query_timeout))
         return ConnectionLostError(
@@ -339,9 +329,8 @@ class Database:
         current = self.connector.current  # never fetch a secret again just to redact it
         return translate(exc, secret=current.url.password if current else None)
 
-    def _lost(self, reads_only: bool) -> NeonKitError:
-        exc = getattr(self, "_last_error", None)
-        self._discard()
+    def _lost(self, reads_only: bool, exc: psycopg.Error) -> NeonKitError:
+        self.close()
         if isinstance(exc, pg._WaitTimeout):
             return QueryTimeoutError(_timeout_message(self.connector.settings.query_timeout))
         if reads_only:
@@ -385,7 +374,11 @@ class Database:
 
 
 class _Retry(Exception):
-    """Internal: the connection failed under a statement."""
+    """Internal: the connection failed under a statement (`error` says how)."""
+
+    def __init__(self, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _connection_failed(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
