@@ -15,8 +15,9 @@ export SAM_CLI_TELEMETRY ?= 0
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements-dev.txt layer/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layer/requirements.txt kit/neonkit/pyproject.toml kit/localdev/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e ./kit/neonkit -e ./kit/localdev
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 

@@ -94,7 +94,7 @@ def lay_out(dest: Path, *, bytecode: bool) -> dict[str, Path]:
 
 def function_code() -> dict[str, str]:
     """Logical id -> CodeUri of every Python function in template.yaml."""
-    from tests.support.handlers import template
+    from localdev.testing import template_document as template
 
     resources = template()["Resources"]
     return {
@@ -115,7 +115,7 @@ def run_child(spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
 
 
 def child_env(database_url: str, function: str) -> dict[str, str]:
-    from tests.support.handlers import global_environment
+    from localdev.testing import global_environment
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DATABASE_"))}
     env.update(global_environment())

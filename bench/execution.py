@@ -30,9 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layer" / "python"), str(ROOT)]  # the layer's layout, as in Lambda
 
 import psycopg  # noqa: E402
+from localdev.testing import postgres_server  # noqa: E402
 from neonkit import Database, Settings, table  # noqa: E402
-
-from tests.support.servers import postgres_server  # noqa: E402
 
 TARGET_RATIO = 1.1  # the kit's builder path at most 10% slower than psycopg alone
 TABLE = "bench_todos"

@@ -33,12 +33,11 @@ LAYER = ROOT / "layer" / "python"
 sys.path[:0] = [str(LAYER), str(ROOT)]  # the layer's layout, as in Lambda
 
 import psycopg  # noqa: E402
+from localdev._postgres import EmbeddedPostgres, free_port  # noqa: E402
 from neonkit import Database, Settings  # noqa: E402
 from neonkit.migrations import migrate  # noqa: E402
 from psycopg import conninfo  # noqa: E402
 from tls_front import TlsFront  # noqa: E402
-
-from localdev.postgres import EmbeddedPostgres, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ROLE, PASSWORD = "bench", "bench-password-1"
@@ -176,7 +175,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 def load_function(name: str = FUNCTION) -> Handler:
     """The function's handler, imported as Lambda would, with the template's environment."""
-    from tests.support.handlers import global_environment, load_handler
+    from localdev.testing import global_environment, load_handler
 
     os.environ.update(global_environment())
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = name
@@ -185,14 +184,14 @@ def load_function(name: str = FUNCTION) -> Handler:
 
 
 def context() -> Any:
-    from tests.support.lambda_stubs import LambdaContext
+    from localdev.testing import LambdaContext
 
     return LambdaContext(function_name=FUNCTION)
 
 
 def event(name: str, *, todo_id: int | None = None, key: str | None = None) -> dict[str, Any]:
     """An event from events/, aimed at another todo or carrying another Idempotency-Key."""
-    from tests.support.lambda_stubs import load_event
+    from localdev.testing import load_event
 
     data = copy.deepcopy(load_event(name))
     if todo_id is not None:

@@ -44,13 +44,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layer" / "python"), str(ROOT)]  # the layer's layout, as in Lambda
 
 import psycopg  # noqa: E402
-from neonkit import Database, Settings, api, http_errors, using  # noqa: E402
+from localdev.testing import (  # noqa: E402  # noqa: E402  # noqa: E402
+    Handler,
+    LambdaContext,
+    PgBouncer,
+    global_environment,
+    load_event,
+    load_handler,
+    pgbouncer_binary,
+    postgres_server,
+)
+from neonkit import Database, Settings, http, http_errors, using  # noqa: E402
 from neonkit.migrations import migrate  # noqa: E402
-
-from tests.support.handlers import Handler, global_environment, load_handler  # noqa: E402
-from tests.support.lambda_stubs import LambdaContext, load_event  # noqa: E402
-from tests.support.pgbouncer import PgBouncer, pgbouncer_binary  # noqa: E402
-from tests.support.servers import postgres_server  # noqa: E402
 
 MAX_CONNECTIONS = 20
 SEEDED = 1000
@@ -105,7 +110,7 @@ def record_error_types() -> None:
         _errors.kind = type(exc).__name__
         return original(exc, request_id)
 
-    vars(api)["error_response"] = recording  # what api.install's handlers call
+    vars(http)["error_response"] = recording  # what http.install's handlers call
 
 
 @dataclass

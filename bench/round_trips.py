@@ -31,7 +31,7 @@ from harness import (
 )
 from neonkit import Settings, using
 
-from tests.support.proxy import FaultProxy
+from tests.kit.support.proxy import FaultProxy
 
 LATENCY = 0.005  # seconds each way: ~10 ms per round trip, a Lambda and a database apart
 WARM_UP = 8  # calls per operation before counting: past psycopg's prepare threshold (5)

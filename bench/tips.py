@@ -28,7 +28,7 @@ import psycopg
 from harness import Server, p50, summary, timed
 from neonkit import Database, Settings, using
 
-from tests.support.proxy import FaultProxy
+from tests.kit.support.proxy import FaultProxy
 
 LATENCY = 0.005
 MODES: dict[str, dict[str, Any]] = {

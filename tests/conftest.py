@@ -1,89 +1,38 @@
-"""Shared fixtures: one PostgreSQL per run (embedded unless TEST_DATABASE_URL), a database per run.
-
-Every test that uses `database_url` (and so `db`) runs twice: against PostgreSQL directly
-(`[postgres]`) and through PgBouncer in transaction mode (`[pgbouncer]`), as Neon's `-pooler`
-endpoint does; there `settings.pooled` is True. `direct_url` always bypasses the pooler.
-"""
+"""Integration fixtures: the project's migrations applied, handlers loaded from the template."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from neonkit import Database, Settings, using
-
-from tests.support.pgbouncer import PgBouncer, require_pgbouncer
-from tests.support.servers import postgres_server, scratch_database
-
-
-@pytest.fixture(scope="session")
-def admin_url() -> Iterator[str]:
-    """The server's admin URL; a server that cannot start ends the run with its reason."""
-    try:
-        with postgres_server() as url:
-            yield url
-    except Exception as exc:  # one clear failure instead of hundreds of red tests
-        pytest.exit(f"cannot start or reach the test PostgreSQL: {exc}", returncode=3)
+from localdev.testing import Handler, global_environment, load_handler
+from neonkit import Database
+from neonkit.migrations import migrate
 
 
 @pytest.fixture(scope="session")
-def direct_url(admin_url: str) -> Iterator[str]:
-    """A database of its own for this run, on the server itself (never through a pooler):
-    for migrations, admin actions and looking behind the kit's back."""
-    with scratch_database(admin_url) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def pgbouncer(direct_url: str) -> Iterator[PgBouncer]:
-    """PgBouncer in transaction mode in front of this run's database. Skipped where PgBouncer
-    is not installed; a failure instead when NEONKIT_REQUIRE_PGBOUNCER=1 (CI)."""
-    binary = require_pgbouncer()
-    with PgBouncer(direct_url, binary=binary) as bouncer:
-        yield bouncer
-
-
-@pytest.fixture(
-    scope="session", params=["postgres", pytest.param("pgbouncer", marks=pytest.mark.pooler)]
-)
-def database_kind(request: pytest.FixtureRequest) -> str:
-    """How tests reach the database: straight to PostgreSQL, or through PgBouncer."""
-    return str(request.param)
-
-
-@pytest.fixture(scope="session")
-def database_url(database_kind: str, direct_url: str, request: pytest.FixtureRequest) -> str:
-    """This run's database, directly or through PgBouncer (see `database_kind`)."""
-    if database_kind == "pgbouncer":
-        bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
-        return bouncer.url
+def migrated(direct_url: str) -> str:
+    """The schema, migrated over the direct endpoint as in production (never the pooler)."""
+    migrate(direct_url, "migrations")
     return direct_url
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest) -> Settings:
-    """Settings as the kit would read them, without the machine's environment; `pooled`
-    when the test's database is reached through PgBouncer."""
-    pooled = (
-        "database_kind" in request.fixturenames
-        and request.getfixturevalue("database_kind") == "pgbouncer"
-    )
-    return Settings(connect_deadline=5.0, query_timeout=10.0, pooled=pooled)
+def todos_db(db: Database, migrated: str) -> Iterator[Database]:
+    """The kit's Database on a migrated schema, emptied before each test."""
+    db.execute("TRUNCATE todos RESTART IDENTITY")
+    return db
 
 
 @pytest.fixture
-def db(database_url: str, settings: Settings) -> Iterator[Database]:
-    """A fresh lazily-connected Database, installed as `neonkit.db` for the test."""
-    database = Database(database_url, settings=settings)
-    with using(database):
-        yield database
-    database.close()
+def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment the template gives every function."""
+    for name, value in global_environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TodosApiFunction")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
 
 
 @pytest.fixture
-def raw(direct_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    """A plain psycopg connection, to look at the database behind the kit's back (and the
-    pooler's: it always goes straight to PostgreSQL)."""
-    with psycopg.connect(direct_url, autocommit=True) as conn:
-        yield conn
+def todos_api(lambda_env: None, todos_db: Database) -> Handler:
+    return load_handler("TodosApiFunction")

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from neonkit import NotFoundError, api, snapstart
+from neonkit import NotFoundError, http, snapstart
 from todos import repository, schema
 
 MAX_BODY_BYTES = 256 * 1024  # a batch of 100 full todos fits; API Gateway would allow 10 MB
@@ -17,13 +17,13 @@ MAX_BODY_BYTES = 256 * 1024  # a batch of 100 full todos fits; API Gateway would
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-api.install(app, logger)
+http.install(app, logger)
 snapstart.install()  # with SnapStart on: no connection in the snapshot
 
 
 @app.post("/todos")
 def create_todo() -> Response[str]:
-    todo = schema.parse_new(api.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
+    todo = schema.parse_new(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
     key = schema.idempotency_key(app.current_event.headers)
     row, created = repository.create(todo, key)
     if created:
@@ -31,15 +31,15 @@ def create_todo() -> Response[str]:
     headers = {"Location": f"/todos/{row['id']}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return api.json_response(201, schema.to_json(row), headers)
+    return http.json_response(201, schema.to_json(row), headers)
 
 
 @app.post("/todos/batch")
 def create_todos() -> Response[str]:
-    new = schema.parse_batch(api.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
+    new = schema.parse_batch(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
     rows = repository.create_many(new)
     metrics.add_metric(name="TodosCreated", unit=MetricUnit.Count, value=len(rows))
-    return api.json_response(201, {"items": [schema.to_json(row) for row in rows]})
+    return http.json_response(201, {"items": [schema.to_json(row) for row in rows]})
 
 
 @app.get("/todos")
@@ -49,19 +49,19 @@ def list_todos() -> Response[str]:
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     after = schema.encode_cursor(rows[-1], query.sort) if more else None
-    return api.json_response(200, {"items": [schema.to_json(r) for r in rows], "next": after})
+    return http.json_response(200, {"items": [schema.to_json(r) for r in rows], "next": after})
 
 
 @app.get("/todos/<todo_id>")
 def get_todo(todo_id: str) -> Response[str]:
-    return api.json_response(200, schema.to_json(_found(repository.get(schema.parse_id(todo_id)))))
+    return http.json_response(200, schema.to_json(_found(repository.get(schema.parse_id(todo_id)))))
 
 
 @app.patch("/todos/<todo_id>")
 def update_todo(todo_id: str) -> Response[str]:
     ident = schema.parse_id(todo_id)
-    changes = schema.parse_changes(api.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
-    return api.json_response(200, schema.to_json(_found(repository.update(ident, changes))))
+    changes = schema.parse_changes(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
+    return http.json_response(200, schema.to_json(_found(repository.update(ident, changes))))
 
 
 @app.delete("/todos/<todo_id>")

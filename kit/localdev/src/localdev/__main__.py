@@ -1,0 +1,3 @@
+from localdev._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The database a local run gives its functions: yours if you named one, else an embedded one.
+
+A function already configured with DATABASE_URL or DATABASE_SECRET (template or --env-vars)
+keeps it. Otherwise DATABASE_URL from the environment, or from the project's `.env`, is
+passed on (a Neon branch, say). With none of these, an embedded PostgreSQL serves the
+project: its files in `.local/pgdata`, its port kept in `.local/pgport` so URLs stay the
+same between runs, the migrations in `migrations/` applied before the function runs.
+Whoever starts it stops it; one that was already running is left running.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ._errors import SetupError
+from ._postgres import EmbeddedPostgres, EmbeddedPostgresError, free_port
+
+__all__ = ["DEFAULT_PORT", "LocalDatabase", "configured_url", "needs_local_database"]
+
+T = TypeVar("T")
+Migrate = Callable[[str, Path], list[str]]
+
+DEFAULT_PORT = 54329
+_NAMED_BY = ("DATABASE_URL", "DATABASE_SECRET")
+
+
+def needs_local_database(function_environment: Mapping[str, str]) -> bool:
+    """Whether the function's own environment names no database."""
+    return not any(function_environment.get(name) for name in _NAMED_BY)
+
+
+def configured_url(project: Path, host: Mapping[str, str] | None = None) -> str | None:
+    """DATABASE_URL from the environment, else from the project's `.env`, else None."""
+    host = os.environ if host is None else host
+    if host.get("DATABASE_URL"):
+        return host["DATABASE_URL"]
+    dotenv = project / ".env"
+    if dotenv.is_file():
+        from dotenv import dotenv_values
+
+        return dotenv_values(dotenv).get("DATABASE_URL") or None
+    return None
+
+
+@dataclass(frozen=True)
+class LocalDatabase:
+    """The project's embedded PostgreSQL."""
+
+    project: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.project / ".local"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.folder / "pgdata"
+
+    @property
+    def port_file(self) -> Path:
+        return self.folder / "pgport"
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.project / "migrations"
+
+    def server(self) -> EmbeddedPostgres:
+        return EmbeddedPostgres(self.data_dir, self._port())
+
+    @property
+    def url(self) -> str:
+        return self.server().url
+
+    def is_running(self) -> bool:
+        server = self.server()
+        return server.is_initialised() and _call(server.is_running)
+
+    def start(self) -> bool:
+        """Start the server if it is not running; True if this call started it."""
+        server = self.server()
+        if server.is_initialised() and _call(server.is_running):
+            return False
+        if not _port_is_free(server.port):  # taken since we chose it: choose again
+            self.port_file.unlink(missing_ok=True)
+            server = self.server()
+        _call(server.start)
+        return True
+
+    def stop(self) -> None:
+        _call(self.server().stop)
+
+    def reset(self) -> None:
+        """Stop the server and delete its data (the next start begins empty)."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def migrate(self, search_path: Iterable[Path] = ()) -> list[str]:
+        """Apply the project's pending migrations; the names applied.
+
+        `neonkit` lives in the template's layer: `search_path` (the layers' python folders)
+        is where to find it if it is not importable already.
+        """
+        if not self.migrations_dir.is_dir():
+            return []
+        migrate = _neonkit_migrate(search_path)
+        try:
+            return migrate(self.url, self.migrations_dir)
+        except Exception as exc:  # neonkit's MigrationError says which file and why
+            raise SetupError(f"migrations failed: {exc}") from None
+
+    def _port(self) -> int:
+        """The port kept in `.local/pgport`; chosen (and kept) the first time."""
+        try:
+            return int(self.port_file.read_text().strip())
+        except (OSError, ValueError):
+            pass
+        port = DEFAULT_PORT if _port_is_free(DEFAULT_PORT) else free_port()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port_file.write_text(f"{port}\n")
+        return port
+
+
+def _neonkit_migrate(search_path: Iterable[Path]) -> Migrate:
+    try:
+        from neonkit.migrations import migrate
+    except ImportError:
+        extra = [str(p) for p in search_path if str(p) not in sys.path]
+        sys.path.extend(extra)
+        try:
+            from neonkit.migrations import migrate
+        except ImportError as exc:
+            raise SetupError(
+                f"cannot apply the migrations: neonkit.migrations is not importable ({exc}); "
+                "it comes with the template's layer (layer/python)"
+            ) from None
+    return migrate
+
+
+def _call(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except EmbeddedPostgresError as exc:
+        raise SetupError(str(exc)) from None
+
+
+def _port_is_free(port: int) -> bool:
+    """Nothing listens there (connections of a stopped server in TIME_WAIT do not count:
+    PostgreSQL sets SO_REUSEADDR too)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -1,3 +1,0 @@
-from localdev.cli import main
-
-raise SystemExit(main())

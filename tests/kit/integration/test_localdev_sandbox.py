@@ -1,0 +1,55 @@
+"""The sandbox process behind invoke and serve, driven directly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from localdev._environment import lambda_environment
+from localdev._sandbox import Sandbox
+from localdev._template import Template
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "fixtures" / "localdev" / "template.yaml"
+
+
+def sandbox(function_id: str, lines: list[str], **options: float) -> Sandbox:
+    template = Template.load(TEMPLATE)
+    function = template.function(function_id)
+    environment = lambda_environment(function, {}, template.region, host={})
+    return Sandbox(function, environment, log=lines.append, **options)
+
+
+def test_init_past_the_limit_goes_on_inside_the_invocation() -> None:
+    # GIVEN a module that takes 0.4 s to import, and an init limit of 0.1 s
+    lines: list[str] = []
+    with sandbox("SlowImportFunction", lines, init_limit=0.1) as box:
+        # WHEN it is invoked
+        invocation = box.invoke({})
+    # THEN Lambda's init timeout is reported, and the invocation still succeeds
+    assert invocation.ok, invocation.payload
+    assert invocation.result() == {"imported": True}
+    assert lines[0] == "INIT_REPORT Init Duration: 100.00 ms\tPhase: init\tStatus: timeout"
+    assert invocation.init_ms is None  # the rest of init counts in the invocation's Duration
+    assert "Init Duration" not in lines[-1]
+
+
+def test_invocations_report_what_lambda_reports() -> None:
+    lines: list[str] = []
+    with sandbox("EchoFunction", lines) as box:
+        assert not box.warm
+        cold = box.invoke({"n": 1})
+        assert box.warm
+        warm = box.invoke({"n": 2})
+    assert cold.init_ms is not None
+    assert warm.init_ms is None
+    assert cold.result()["event"] == {"n": 1}
+    assert (cold.status, cold.error_type, cold.max_memory_mb > 0) == ("success", None, True)
+    assert [line.split(" ")[0] for line in lines] == ["START", "END", "REPORT"] * 2
+
+
+def test_close_ends_the_process() -> None:
+    lines: list[str] = []
+    box = sandbox("EchoFunction", lines)
+    pid = box.invoke({}).result()["pid"]
+    box.close()
+    box.close()  # twice is fine
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()

@@ -1,0 +1,31 @@
+"""Statements: plain immutable records, distinct from one another."""
+
+from __future__ import annotations
+
+import pytest
+from neonkit.query import table
+from neonkit.query._statements import EXCLUDED, NO_VALUE, SLOT, Condition, Delete, Select
+
+
+def test_markers_are_distinct_and_readable() -> None:
+    assert len({id(SLOT), id(NO_VALUE), id(EXCLUDED)}) == 3
+    assert repr(SLOT) == "SLOT"
+
+
+def test_a_recorded_select_is_a_named_tuple_of_tuples() -> None:
+    statement = table("t").select("id").where("a", [1, 2]).statement
+    assert isinstance(statement, Select)
+    assert statement.columns == (("id",),)
+    condition = statement.where[0]
+    assert isinstance(condition, Condition)
+    assert condition.value == (1, 2)
+    with pytest.raises(AttributeError):
+        statement.where = ()  # type: ignore[misc]
+
+
+def test_lookalike_statements_do_not_compare_equal() -> None:
+    update = table("t").update({"a": 1}, all_rows=True).statement
+    delete = table("t").delete(all_rows=True).statement
+    assert isinstance(delete, Delete)
+    assert update != delete
+    assert len({len(Select._fields), len(type(update)._fields), len(Delete._fields)}) == 3
