@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TOOLS ?= .venv-tools
 PY := $(VENV)/bin/python
-FN ?= TodosApiFunction
+FN ?= ApiFunction
 EVENT ?= events/todos_list.json
 PORT ?= 3000
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -29,7 +29,7 @@ $(TOOLS)/.installed: requirements-tools.txt
 dev: $(VENV)/.installed ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) -m localdev serve --port $(PORT)
 
-invoke: $(VENV)/.installed ## Invoke one function once: make invoke FN=TodosApiFunction EVENT=events/todos_list.json
+invoke: $(VENV)/.installed ## Invoke one function once: make invoke FN=ApiFunction EVENT=events/todos_list.json
 	$(PY) -m localdev invoke $(FN) --event $(EVENT)
 
 test: $(VENV)/.installed ## Run the tests (an embedded PostgreSQL, and PgBouncer when installed)

@@ -41,7 +41,7 @@ from tls_front import TlsFront  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ROLE, PASSWORD = "bench", "bench-password-1"
-FUNCTION = "TodosApiFunction"
+FUNCTION = "ApiFunction"
 
 # Powertools warns on every request that publishes no metric but the cold start.
 warnings.filterwarnings("ignore", "No application metrics to publish")

@@ -6,7 +6,7 @@ Everything runs on this machine's loopback: an embedded PostgreSQL started with
 max_connections=20 (as a small Neon compute allows few), PgBouncer in transaction mode in
 front of it (a pool of 15, max_client_conn above the sandbox count: what Neon's `-pooler`
 endpoint is), the project's migrations, 1,000 todos. Each simulated sandbox is a thread with
-its own freshly imported `TodosApiFunction` handler (loaded from template.yaml as Lambda
+its own freshly imported `ApiFunction` handler (loaded from template.yaml as Lambda
 does) and its own lazily connected neonkit Database with default settings; it calls the
 handler with events from events/ (40% get, 30% list, 20% create, 10% update) back to back
 until the time is up or the request budget is spent. Phase 1 points every sandbox at
@@ -174,7 +174,7 @@ def run_sandbox(
     rng = random.Random(sandbox.number)
     templates = events()
     kinds = [kind for kind, weight in MIX for _ in range(weight)]
-    context = LambdaContext(function_name="TodosApiFunction")
+    context = LambdaContext(function_name="ApiFunction")
     start.wait()
     with using(sandbox.db):
         while time.monotonic() < deadline[0] and next(budget) < cap:
@@ -242,9 +242,7 @@ def phase(
 ) -> dict[str, Any]:
     log(f"[{name}] loading {sandboxes} handlers...")
     boxes = [
-        Sandbox(
-            i, load_handler("TodosApiFunction"), Database(url, settings=Settings(pooled=pooled))
-        )
+        Sandbox(i, load_handler("ApiFunction"), Database(url, settings=Settings(pooled=pooled)))
         for i in range(sandboxes)
     ]
     start = threading.Barrier(sandboxes + 1)
@@ -337,7 +335,7 @@ def lambda_environment() -> None:
             del os.environ[name]
     os.environ.update(global_environment())
     os.environ.update(
-        AWS_LAMBDA_FUNCTION_NAME="TodosApiFunction",
+        AWS_LAMBDA_FUNCTION_NAME="ApiFunction",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_LOG_LEVEL="CRITICAL",
     )

@@ -29,10 +29,10 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The environment the template gives every function."""
     for name, value in global_environment().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TodosApiFunction")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ApiFunction")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
 
 
 @pytest.fixture
-def todos_api(lambda_env: None, todos_db: Database) -> Handler:
-    return load_handler("TodosApiFunction")
+def api(lambda_env: None, todos_db: Database) -> Handler:
+    return load_handler("ApiFunction")

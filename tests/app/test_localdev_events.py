@@ -2,8 +2,8 @@
 
 An HTTP API event goes to the function routing its routeKey, and its file name promises the
 status: `*_missing` 404, `*_invalid` 422, `*_malformed` 400, `*_too_large` 413, `*_created`
-201, anything else 2xx. Other events go to the function EVENT_FUNCTIONS names for their
-file-name prefix, and must not fail (`*_partial_failure` SQS batches report failed items).
+201, anything else 2xx. Other events go to the function whose folder (CodeUri) begins their
+file name, and must not fail (`*_partial_failure` SQS batches report failed items).
 One warm sandbox per function runs them all, in order, on a fresh migrated database: the
 events that create rows first (the `*_found` events name rows 1 to 3), deletes last.
 """
@@ -30,7 +30,7 @@ from localdev.testing import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-APP = ROOT / "functions" / "todos_api" / "app.py"
+APP = ROOT / "functions" / "api" / "app.py"
 PROMISES = (
     ("_missing", 404),
     ("_invalid", 422),
@@ -40,13 +40,8 @@ PROMISES = (
 )
 
 
-# Events other than HTTP API ones, by file-name prefix: the function they are meant for.
-EVENT_FUNCTIONS = {
-    "cfn_migrate_": "MigrateFunction",
-    "migrate_": "MigrateFunction",
-    "schedule_purge": "TodosPurgeFunction",
-    "sqs_import_": "TodosImportFunction",
-}
+# Events other than HTTP API ones are named for their function's folder (CodeUri):
+# `todos_import_batch.json` goes to the function in functions/todos_import/.
 
 
 def promised_status(name: str) -> int | None:
@@ -72,7 +67,7 @@ CASES = [pytest.param(path, id=path.stem) for path in EVENT_FILES] or [
 def kit_database(admin_url: str) -> Iterator[str]:
     """A fresh database of its own with the kit's migrations: row ids start at 1."""
     if not APP.is_file():
-        pytest.skip("functions/todos_api/app.py is not written yet")
+        pytest.skip("functions/api/app.py is not written yet")
     from neonkit.migrations import migrate
 
     with scratch_database(admin_url) as url:
@@ -109,10 +104,14 @@ class Sandboxes:
                     return function.logical_id
             assert len(served) == 1, f"{name}: no function serves {event['routeKey']!r}"
             return served[0].logical_id
-        for prefix, function_id in EVENT_FUNCTIONS.items():
-            if name.startswith(prefix):
-                return function_id
-        raise AssertionError(f"{name}: add its prefix and function to EVENT_FUNCTIONS")
+        # The longest folder name that begins the file's name: todos_import_* before todos_*.
+        by_folder = sorted(
+            self.template.functions(), key=lambda f: len(f.code_dir.name), reverse=True
+        )
+        for function in by_folder:
+            if name.startswith(function.code_dir.name + "_"):
+                return function.logical_id
+        raise AssertionError(f"{name}: name it after its function's folder, <folder>_<scenario>")
 
 
 def is_http_event(event: Any) -> bool:
@@ -160,7 +159,7 @@ def test_cli_invoke_uses_database_url_from_the_environment(kit_database: str) ->
         pytest.skip("events/todos_list.json is not written yet")
     env = {**os.environ, "DATABASE_URL": kit_database}
     result = subprocess.run(
-        [sys.executable, "-m", "localdev", "invoke", "TodosApiFunction", "-e", str(event)],
+        [sys.executable, "-m", "localdev", "invoke", "ApiFunction", "-e", str(event)],
         cwd=ROOT,
         capture_output=True,
         text=True,

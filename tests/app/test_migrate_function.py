@@ -130,7 +130,7 @@ def recorded(url: str) -> list[str]:
 def test_create_applies_the_packaged_migrations(
     migrate_fn: Handler, empty_db: Database, empty_url: str, bucket: ResponseBucket
 ) -> None:
-    event = bucket.request("cfn_migrate_create")
+    event = bucket.request("migrate_cfn_create")
 
     returned = migrate_fn(event, LambdaContext())
 
@@ -154,10 +154,10 @@ def test_an_update_applies_only_what_is_new(
     migrate_fn: Handler, empty_db: Database, empty_url: str, bucket: ResponseBucket, folder: Path
 ) -> None:
     (folder / "0001_first.sql").write_text("CREATE TABLE first (id int);")
-    migrate_fn(bucket.request("cfn_migrate_create"), LambdaContext())
+    migrate_fn(bucket.request("migrate_cfn_create"), LambdaContext())
     (folder / "0002_second.sql").write_text("CREATE TABLE second (id int);")
 
-    answer = migrate_fn(bucket.request("cfn_migrate_update"), LambdaContext())
+    answer = migrate_fn(bucket.request("migrate_cfn_update"), LambdaContext())
 
     assert answer["Status"] == "SUCCESS"
     assert answer["PhysicalResourceId"] == "neonkit-Migrations"  # the same resource
@@ -175,7 +175,7 @@ def test_a_failed_migration_fails_the_deploy_and_changes_nothing(
     (folder / "0002_broken.sql").write_text("CREATE TABLE half (id int);\n\nSELEC id FROM half;\n")
 
     # WHEN the stack is deployed
-    answer = migrate_fn(bucket.request("cfn_migrate_create"), LambdaContext())
+    answer = migrate_fn(bucket.request("migrate_cfn_create"), LambdaContext())
 
     # THEN the deploy fails with the SQL error where the stack events show it
     assert answer["Status"] == "FAILED"
@@ -197,7 +197,7 @@ def test_two_deploys_at_once_apply_each_file_once(
     def deploy() -> None:
         database = Database(empty_url)  # each run is a sandbox of its own
         with using(database):
-            answers.append(migrate_fn(bucket.request("cfn_migrate_create"), LambdaContext()))
+            answers.append(migrate_fn(bucket.request("migrate_cfn_create"), LambdaContext()))
         database.close()
 
     # WHEN two invocations run together
@@ -230,7 +230,7 @@ def unreachable() -> Iterator[Database]:
 def test_delete_succeeds_without_touching_the_database(
     migrate_fn: Handler, unreachable: Database, bucket: ResponseBucket
 ) -> None:
-    answer = migrate_fn(bucket.request("cfn_migrate_delete"), LambdaContext())
+    answer = migrate_fn(bucket.request("migrate_cfn_delete"), LambdaContext())
 
     assert answer["Status"] == "SUCCESS"
     assert answer["PhysicalResourceId"] == "neonkit-Migrations"
@@ -241,7 +241,7 @@ def test_a_rollback_leaves_the_database_alone(
     migrate_fn: Handler, unreachable: Database, bucket: ResponseBucket
 ) -> None:
     # GIVEN an update that failed: CloudFormation rolls back to the previous version
-    event = bucket.request("cfn_migrate_update")
+    event = bucket.request("migrate_cfn_update")
     event["ResourceProperties"], event["OldResourceProperties"] = (
         event["OldResourceProperties"],
         event["ResourceProperties"],
@@ -257,7 +257,7 @@ def test_a_rollback_leaves_the_database_alone(
 def test_an_unreachable_database_fails_the_deploy_without_the_password(
     migrate_fn: Handler, unreachable: Database, bucket: ResponseBucket
 ) -> None:
-    answer = migrate_fn(bucket.request("cfn_migrate_create"), LambdaContext())
+    answer = migrate_fn(bucket.request("migrate_cfn_create"), LambdaContext())
 
     assert answer["Status"] == "FAILED"
     assert "127.0.0.1" in answer["Reason"]
@@ -278,7 +278,7 @@ def test_a_run_that_would_time_out_answers_failed_first(
     # GIVEN a migration slower than the time the function has left (5.3 s, 5 s kept back)
     (folder / "0001_slow.sql").write_text("SELECT pg_sleep(2);")
 
-    answer = migrate_fn(bucket.request("cfn_migrate_create"), ShortContext(remaining_ms=5_300))
+    answer = migrate_fn(bucket.request("migrate_cfn_create"), ShortContext(remaining_ms=5_300))
 
     # THEN CloudFormation was told FAILED in time, once: the stack does not hang for an hour
     assert answer["Status"] == "FAILED"
@@ -291,7 +291,7 @@ def test_a_failed_put_is_tried_again(
 ) -> None:
     bucket.fail_next = 1
 
-    migrate_fn(bucket.request("cfn_migrate_delete"), LambdaContext())
+    migrate_fn(bucket.request("migrate_cfn_delete"), LambdaContext())
 
     assert [a["Status"] for a in bucket.answers] == ["SUCCESS"]
 
@@ -357,12 +357,12 @@ def test_the_template_runs_it_on_every_deploy_that_changes_it() -> None:
     assert migrations["Properties"]["MigrateFunctionVersion"] == {"Ref": "MigrateFunction.Version"}
     assert migrations["Properties"]["ServiceTimeout"] > function["Properties"]["Timeout"]
     # the functions that use the schema go live only after it is migrated
-    for name in ("TodosApiFunction", "TodosImportFunction", "TodosPurgeFunction"):
+    for name in ("ApiFunction", "TodosImportFunction", "TodosPurgeFunction"):
         assert resources[name]["DependsOn"] == "Migrations"
 
 
 @pytest.mark.parametrize(
-    "name", ["TodosApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
+    "name", ["ApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
 )
 def test_each_database_function_may_read_the_stored_url_and_only_that(name: str) -> None:
     resources = template()["Resources"]
@@ -390,7 +390,7 @@ def test_each_database_function_may_read_the_stored_url_and_only_that(name: str)
     assert "*" not in json.dumps([policies, policy])
 
 
-FUNCTIONS = ["TodosApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
+FUNCTIONS = ["ApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
 
 
 @pytest.mark.parametrize(

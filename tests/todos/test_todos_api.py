@@ -50,8 +50,8 @@ def count(db: Database) -> int:
 # -- the happy paths ----------------------------------------------------------------------
 
 
-def test_create_get_update_list_delete(todos_api: Handler, todos_db: Database) -> None:
-    status, headers, created = call(todos_api, load_event("todos_create_created"))
+def test_create_get_update_list_delete(api: Handler, todos_db: Database) -> None:
+    status, headers, created = call(api, load_event("todos_create_created"))
     assert status == 201
     assert created["title"] == "Buy milk"
     assert created["due"] == "2026-12-24"
@@ -59,85 +59,83 @@ def test_create_get_update_list_delete(todos_api: Handler, todos_db: Database) -
     assert created["done"] is False
     assert headers["Location"] == f"/todos/{created['id']}"
 
-    status, _, fetched = call(todos_api, request("GET", f"/todos/{created['id']}"))
+    status, _, fetched = call(api, request("GET", f"/todos/{created['id']}"))
     assert (status, fetched) == (200, created)
 
-    status, _, updated = call(
-        todos_api, request("PATCH", f"/todos/{created['id']}", {"done": True})
-    )
+    status, _, updated = call(api, request("PATCH", f"/todos/{created['id']}", {"done": True}))
     assert status == 200
     assert updated["done"] is True
     assert updated["completed_at"]
     assert updated["title"] == "Buy milk"  # untouched fields stay
 
-    status, _, page = call(todos_api, request("GET", "/todos"))
+    status, _, page = call(api, request("GET", "/todos"))
     assert status == 200
     assert [t["id"] for t in page["items"]] == [created["id"]]
     assert page["next"] is None
 
-    status, _, _ = call(todos_api, request("DELETE", f"/todos/{created['id']}"))
+    status, _, _ = call(api, request("DELETE", f"/todos/{created['id']}"))
     assert status == 204
-    assert call(todos_api, request("GET", f"/todos/{created['id']}"))[0] == 404
+    assert call(api, request("GET", f"/todos/{created['id']}"))[0] == 404
     assert count(todos_db) == 0
 
 
-def test_sql_looking_strings_are_stored_verbatim(todos_api: Handler, todos_db: Database) -> None:
+def test_sql_looking_strings_are_stored_verbatim(api: Handler, todos_db: Database) -> None:
     event = load_event("todos_create_injection_created")
     sent = json.loads(event["body"])
-    status, _, created = call(todos_api, event)
+    status, _, created = call(api, event)
     assert status == 201
     stored = todos_db.one("SELECT title, tags FROM todos WHERE id = %s", [created["id"]])
     assert stored == {"title": sent["title"], "tags": sent["tags"]}
     assert count(todos_db) == 1  # and the table is still there
 
 
-def test_unicode_round_trips(todos_api: Handler) -> None:
+def test_unicode_round_trips(api: Handler) -> None:
     event = load_event("todos_create_unicode_created")
-    status, _, created = call(todos_api, event)
+    status, _, created = call(api, event)
     assert status == 201
     assert created["title"] == json.loads(event["body"])["title"]
 
 
-def test_uncompleting_clears_completed_at(todos_api: Handler) -> None:
-    _, _, todo = call(todos_api, request("POST", "/todos", {"title": "a"}))
-    call(todos_api, request("PATCH", f"/todos/{todo['id']}", {"done": True}))
-    _, _, again = call(todos_api, request("PATCH", f"/todos/{todo['id']}", {"done": False}))
+def test_uncompleting_clears_completed_at(api: Handler) -> None:
+    _, _, todo = call(api, request("POST", "/todos", {"title": "a"}))
+    call(api, request("PATCH", f"/todos/{todo['id']}", {"done": True}))
+    _, _, again = call(api, request("PATCH", f"/todos/{todo['id']}", {"done": False}))
     assert again["done"] is False
     assert again["completed_at"] is None
 
 
-def test_due_can_be_cleared_with_null(todos_api: Handler) -> None:
-    _, _, todo = call(todos_api, request("POST", "/todos", {"title": "a", "due": "2027-01-01"}))
-    _, _, changed = call(todos_api, request("PATCH", f"/todos/{todo['id']}", {"due": None}))
+def test_due_can_be_cleared_with_null(api: Handler) -> None:
+    _, _, todo = call(api, request("POST", "/todos", {"title": "a", "due": "2027-01-01"}))
+    _, _, changed = call(api, request("PATCH", f"/todos/{todo['id']}", {"due": None}))
     assert changed["due"] is None
 
 
 # -- idempotency --------------------------------------------------------------------------
 
 
-def test_same_key_and_body_return_the_first_result(todos_api: Handler, todos_db: Database) -> None:
+def test_same_key_and_body_return_the_first_result(api: Handler, todos_db: Database) -> None:
     event = load_event("todos_create_idempotent_created")
-    first = call(todos_api, event)
-    replay = call(todos_api, copy.deepcopy(event))
+    first = call(api, event)
+    replay = call(api, copy.deepcopy(event))
     assert first[0] == replay[0] == 201
     assert replay[2] == first[2]
     assert replay[1].get("Idempotent-Replayed") == "true"
     assert count(todos_db) == 1
 
 
-def test_same_key_with_another_body_is_refused(todos_api: Handler, todos_db: Database) -> None:
+def test_same_key_with_another_body_is_refused(api: Handler, todos_db: Database) -> None:
     event = load_event("todos_create_idempotent_created")
-    call(todos_api, event)
+    call(api, event)
     other = copy.deepcopy(event)
     other["body"] = json.dumps({"title": "something else"})
-    status, _, body = call(todos_api, other)
+    status, _, body = call(api, other)
     assert status == 422
     assert body["details"][0]["field"] == "Idempotency-Key"
     assert count(todos_db) == 1
 
 
 def test_concurrent_replays_insert_one_row(
-    todos_api: Handler, todos_db: Database, database_url: str, settings: Any
+    api: Handler, todos_db: Database, database_url: str, settings: Any
 ) -> None:
     # GIVEN eight sandboxes sending the same keyed request at once, each with its own connection
     from neonkit import using
@@ -147,7 +145,7 @@ def test_concurrent_replays_insert_one_row(
 
     def sandbox() -> None:
         with using(Database(database_url, settings=settings)) as own:
-            statuses.append(call(todos_api, copy.deepcopy(event))[0])
+            statuses.append(call(api, copy.deepcopy(event))[0])
             own.close()
 
     threads = [threading.Thread(target=sandbox) for _ in range(8)]
@@ -163,39 +161,39 @@ def test_concurrent_replays_insert_one_row(
 # -- batch --------------------------------------------------------------------------------
 
 
-def test_batch_creates_all(todos_api: Handler, todos_db: Database) -> None:
-    status, _, body = call(todos_api, load_event("todos_batch_created"))
+def test_batch_creates_all(api: Handler, todos_db: Database) -> None:
+    status, _, body = call(api, load_event("todos_batch_created"))
     assert status == 201
     assert len(body["items"]) == 3
     assert count(todos_db) == 3
 
 
-def test_batch_with_one_bad_item_writes_nothing(todos_api: Handler, todos_db: Database) -> None:
-    status, _, body = call(todos_api, load_event("todos_batch_invalid"))
+def test_batch_with_one_bad_item_writes_nothing(api: Handler, todos_db: Database) -> None:
+    status, _, body = call(api, load_event("todos_batch_invalid"))
     assert status == 422
     fields = {d["field"] for d in body["details"]}
     assert fields == {"[1].title", "[2].title", "[2].due"}
     assert count(todos_db) == 0
 
 
-def test_batch_limits(todos_api: Handler) -> None:
-    assert call(todos_api, request("POST", "/todos/batch", []))[0] == 422
-    assert call(todos_api, request("POST", "/todos/batch", [{"title": "x"}] * 101))[0] == 422
-    assert call(todos_api, request("POST", "/todos/batch", {"title": "x"}))[0] == 422
+def test_batch_limits(api: Handler) -> None:
+    assert call(api, request("POST", "/todos/batch", []))[0] == 422
+    assert call(api, request("POST", "/todos/batch", [{"title": "x"}] * 101))[0] == 422
+    assert call(api, request("POST", "/todos/batch", {"title": "x"}))[0] == 422
 
 
 # -- listing ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("sort", ["id", "-id", "created_at", "-created_at"])
-def test_keyset_pages_cover_every_row_once(todos_api: Handler, sort: str) -> None:
-    call(todos_api, request("POST", "/todos/batch", [{"title": f"t{i}"} for i in range(23)]))
+def test_keyset_pages_cover_every_row_once(api: Handler, sort: str) -> None:
+    call(api, request("POST", "/todos/batch", [{"title": f"t{i}"} for i in range(23)]))
     seen: list[int] = []
     after: str | None = None
     pages = 0
     while True:
         query = {"limit": "5", "sort": sort} | ({"after": after} if after else {})
-        status, _, page = call(todos_api, request("GET", "/todos", query=query))
+        status, _, page = call(api, request("GET", "/todos", query=query))
         assert status == 200
         seen += [item["id"] for item in page["items"]]
         pages += 1
@@ -208,25 +206,23 @@ def test_keyset_pages_cover_every_row_once(todos_api: Handler, sort: str) -> Non
     assert seen == sorted(seen, reverse=sort.startswith("-"))
 
 
-def test_filters(todos_api: Handler) -> None:
-    call(todos_api, request("POST", "/todos/batch", [
+def test_filters(api: Handler) -> None:
+    call(api, request("POST", "/todos/batch", [
         {"title": "a", "tags": ["home"]},
         {"title": "b", "tags": ["work"]},
         {"title": "c", "tags": ["home"]},
     ]))  # fmt: skip
-    call(todos_api, request("PATCH", "/todos/3", {"done": True}))
-    _, _, home = call(todos_api, request("GET", "/todos", query={"tag": "home"}))
+    call(api, request("PATCH", "/todos/3", {"done": True}))
+    _, _, home = call(api, request("GET", "/todos", query={"tag": "home"}))
     assert [t["title"] for t in home["items"]] == ["a", "c"]
-    _, _, open_home = call(
-        todos_api, request("GET", "/todos", query={"tag": "home", "done": "false"})
-    )
+    _, _, open_home = call(api, request("GET", "/todos", query={"tag": "home", "done": "false"}))
     assert [t["title"] for t in open_home["items"]] == ["a"]
 
 
-def test_limit_is_capped(todos_api: Handler) -> None:
-    call(todos_api, request("POST", "/todos/batch", [{"title": f"t{i}"} for i in range(100)]))
-    call(todos_api, request("POST", "/todos/batch", [{"title": f"u{i}"} for i in range(5)]))
-    _, _, page = call(todos_api, request("GET", "/todos", query={"limit": "1000"}))
+def test_limit_is_capped(api: Handler) -> None:
+    call(api, request("POST", "/todos/batch", [{"title": f"t{i}"} for i in range(100)]))
+    call(api, request("POST", "/todos/batch", [{"title": f"u{i}"} for i in range(5)]))
+    _, _, page = call(api, request("GET", "/todos", query={"limit": "1000"}))
     assert len(page["items"]) == 100
     assert page["next"]
 
@@ -246,8 +242,8 @@ def test_limit_is_capped(todos_api: Handler) -> None:
         {"tag": "x" * 51},
     ],
 )
-def test_bad_query_strings_are_422(todos_api: Handler, query: dict[str, str]) -> None:
-    status, _, body = call(todos_api, request("GET", "/todos", query=query))
+def test_bad_query_strings_are_422(api: Handler, query: dict[str, str]) -> None:
+    status, _, body = call(api, request("GET", "/todos", query=query))
     assert status == 422
     assert body["error"] == "validation_failed"
     assert body["details"]
@@ -278,10 +274,10 @@ BODY_ROUTES = [("POST", "/todos"), ("POST", "/todos/batch"), ("PATCH", "/todos/1
     ],
 )
 def test_bad_bodies(
-    todos_api: Handler, todos_db: Database, method: str, path: str, raw_body: str, status: int
+    api: Handler, todos_db: Database, method: str, path: str, raw_body: str, status: int
 ) -> None:
-    call(todos_api, request("POST", "/todos", {"title": "existing"}))
-    got, _, body = call(todos_api, request(method, path, raw_body=raw_body))
+    call(api, request("POST", "/todos", {"title": "existing"}))
+    got, _, body = call(api, request(method, path, raw_body=raw_body))
     assert got == status, body
     assert body["error"]
     assert body["message"]
@@ -290,9 +286,9 @@ def test_bad_bodies(
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
-def test_bodies_over_the_limit_are_413(todos_api: Handler, method: str, path: str) -> None:
+def test_bodies_over_the_limit_are_413(api: Handler, method: str, path: str) -> None:
     status, _, body = call(
-        todos_api, request(method, path, raw_body=json.dumps({"title": "x" * 300_000}))
+        api, request(method, path, raw_body=json.dumps({"title": "x" * 300_000}))
     )
     assert status == 413
     assert "limit" in body["message"]
@@ -302,22 +298,22 @@ def test_bodies_over_the_limit_are_413(todos_api: Handler, method: str, path: st
     "path", ["/todos/abc", "/todos/0", "/todos/-5", "/todos/99999999999999999999", "/todos/1.5"]
 )
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
-def test_bad_ids_are_422(todos_api: Handler, method: str, path: str) -> None:
-    status, _, body = call(todos_api, request(method, path, {"done": True}))
+def test_bad_ids_are_422(api: Handler, method: str, path: str) -> None:
+    status, _, body = call(api, request(method, path, {"done": True}))
     assert status == 422
     assert body["details"][0]["field"] == "id"
 
 
-def test_unknown_routes_are_json_404(todos_api: Handler) -> None:
-    status, _, body = call(todos_api, load_event("route_unknown_missing"))
+def test_unknown_routes_are_json_404(api: Handler) -> None:
+    status, _, body = call(api, load_event("route_unknown_missing"))
     assert status == 404
     assert body["error"] == "not_found"
-    assert call(todos_api, request("PUT", "/todos/1", {"title": "x"}))[0] == 404
+    assert call(api, request("PUT", "/todos/1", {"title": "x"}))[0] == 404
 
 
-def test_no_transaction_is_left_open(todos_api: Handler, todos_db: Database, raw: Any) -> None:
+def test_no_transaction_is_left_open(api: Handler, todos_db: Database, raw: Any) -> None:
     for name in ("todos_create_created", "todos_batch_invalid", "todos_create_malformed"):
-        call(todos_api, load_event(name))
+        call(api, load_event(name))
         assert todos_db._conn is not None
         assert todos_db._conn.info.transaction_status == 0  # IDLE
     open_ones = raw.execute(
@@ -327,14 +323,14 @@ def test_no_transaction_is_left_open(todos_api: Handler, todos_db: Database, raw
     assert open_ones == 0
 
 
-def test_error_bodies_show_no_internals(todos_api: Handler) -> None:
+def test_error_bodies_show_no_internals(api: Handler) -> None:
     for event in (
         request("POST", "/todos", raw_body="{bad"),
         request("GET", "/todos/abc"),
         request("GET", "/todos", query={"sort": "x'; --"}),
         request("POST", "/todos/batch", [{"title": "\x00"}]),
     ):
-        response = todos_api(event, LambdaContext())
+        response = api(event, LambdaContext())
         text = response["body"]
         for leak in ("Traceback", "psycopg", "SELECT", "INSERT", "todos_pkey", 'File "'):
             assert leak not in text

@@ -21,7 +21,7 @@ from neonkit import _secrets as neonkit_secrets
 
 from tests.kit.support.proxy import FaultProxy
 
-BAD_ID = "3d4e5f6a-7b8c-4d9e-9f0a-2b3c4d5e6f7a"  # the invalid todo in sqs_import_partial_failure
+BAD_ID = "3d4e5f6a-7b8c-4d9e-9f0a-2b3c4d5e6f7a"  # the invalid todo in todos_import_partial_failure
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def message_ids(event: dict[str, Any]) -> list[str]:
 def test_a_batch_is_stored_with_one_key_per_message(
     import_todos: Handler, todos_db: Database
 ) -> None:
-    event = load_event("sqs_import_batch")
+    event = load_event("todos_import_batch")
 
     response = import_todos(event, LambdaContext())
 
@@ -66,7 +66,7 @@ def test_a_batch_is_stored_with_one_key_per_message(
 
 def test_a_bad_message_fails_alone(import_todos: Handler, todos_db: Database) -> None:
     # GIVEN a batch of four where one todo has a blank title and an unknown field
-    event = load_event("sqs_import_partial_failure")
+    event = load_event("todos_import_partial_failure")
 
     # WHEN it is processed
     response = import_todos(event, LambdaContext())
@@ -78,7 +78,7 @@ def test_a_bad_message_fails_alone(import_todos: Handler, todos_db: Database) ->
 
 
 def test_a_body_that_is_not_json_fails_alone(import_todos: Handler, todos_db: Database) -> None:
-    event = copy.deepcopy(load_event("sqs_import_batch"))
+    event = copy.deepcopy(load_event("todos_import_batch"))
     event["Records"][1]["body"] = '{"title": "cut short'
     broken = event["Records"][1]["messageId"]
 
@@ -91,7 +91,7 @@ def test_a_body_that_is_not_json_fails_alone(import_todos: Handler, todos_db: Da
 def test_a_failed_message_says_why(import_todos: Handler, todos_db: Database) -> None:
     from todos import importer
 
-    event = load_event("sqs_import_partial_failure")
+    event = load_event("todos_import_partial_failure")
     batch = importer.import_batch(event["Records"])
 
     assert str(batch.failed[BAD_ID]) == (
@@ -104,7 +104,7 @@ def test_a_failed_message_says_why(import_todos: Handler, todos_db: Database) ->
 def test_a_batch_of_only_bad_messages_reports_each_of_them(
     import_todos: Handler, todos_db: Database
 ) -> None:
-    event = copy.deepcopy(load_event("sqs_import_batch"))
+    event = copy.deepcopy(load_event("todos_import_batch"))
     for record in event["Records"]:
         record["body"] = json.dumps({"title": ""})
 
@@ -121,7 +121,7 @@ def test_a_redelivered_batch_inserts_nothing_twice(
     import_todos: Handler, todos_db: Database
 ) -> None:
     # GIVEN a batch that was stored, but whose invocation SQS saw fail (a timeout, say)
-    event = load_event("sqs_import_batch")
+    event = load_event("todos_import_batch")
     import_todos(event, LambdaContext())
     first = todos_db.all("SELECT id, idempotency_key FROM todos ORDER BY id")
 
@@ -142,7 +142,7 @@ def test_a_redelivered_batch_inserts_nothing_twice(
 
 
 def test_a_message_twice_in_one_batch_is_one_row(import_todos: Handler, todos_db: Database) -> None:
-    event = copy.deepcopy(load_event("sqs_import_batch"))
+    event = copy.deepcopy(load_event("todos_import_batch"))
     event["Records"].append(copy.deepcopy(event["Records"][0]))
 
     response = import_todos(event, LambdaContext())
@@ -179,7 +179,7 @@ def test_the_valid_messages_of_a_batch_cost_one_round_trip(
     proxy.flights = 0
 
     # WHEN a batch of three good messages and one bad one arrives
-    response = import_todos(load_event("sqs_import_partial_failure"), LambdaContext())
+    response = import_todos(load_event("todos_import_partial_failure"), LambdaContext())
 
     # THEN the three rows went in one statement, in one flight
     assert failures(response) == [BAD_ID]
@@ -207,7 +207,7 @@ def test_a_row_the_database_refuses_fails_alone(
     proxy, database = proxied
     database.ping()
     proxy.flights = 0
-    event = copy.deepcopy(load_event("sqs_import_batch"))
+    event = copy.deepcopy(load_event("todos_import_batch"))
     event["Records"][1]["body"] = json.dumps({"title": refuses_a_title})
     refused = event["Records"][1]["messageId"]
 
@@ -229,7 +229,7 @@ def test_an_unreachable_database_fails_the_invocation(
         settings=Settings(connect_deadline=0.5, connect_timeout=2),
     )
     with using(nowhere), pytest.raises(ConnectError):
-        import_todos(load_event("sqs_import_batch"), LambdaContext())
+        import_todos(load_event("todos_import_batch"), LambdaContext())
 
 
 # -- the secret path --------------------------------------------------------------------------
@@ -278,8 +278,8 @@ def test_the_url_comes_from_the_secret_and_is_fetched_once(
     import_todos: Handler, secret_database: Database, todos_db: Database
 ) -> None:
     # WHEN a sandbox handles two batches, as warm invocations
-    first = import_todos(load_event("sqs_import_batch"), LambdaContext())
-    second = import_todos(load_event("sqs_import_partial_failure"), LambdaContext())
+    first = import_todos(load_event("todos_import_batch"), LambdaContext())
+    second = import_todos(load_event("todos_import_partial_failure"), LambdaContext())
 
     # THEN both worked against the database the secret names, which was read once
     assert failures(first) == []
@@ -291,10 +291,10 @@ def test_the_url_comes_from_the_secret_and_is_fetched_once(
 def test_a_reconnect_within_the_cache_age_does_not_fetch_the_secret_again(
     import_todos: Handler, secret_database: Database
 ) -> None:
-    import_todos(load_event("sqs_import_batch"), LambdaContext())
+    import_todos(load_event("todos_import_batch"), LambdaContext())
     secret_database.close()  # the server closed it while the sandbox was frozen
 
-    import_todos(load_event("sqs_import_partial_failure"), LambdaContext())
+    import_todos(load_event("todos_import_partial_failure"), LambdaContext())
 
     assert StubSecretsProvider.fetches == [SECRET_ARN]
 

@@ -172,7 +172,7 @@ def test_the_scheduled_event_purges_and_logs_how_many(
     listener.emit = records.append  # type: ignore[method-assign]
     logging.getLogger("todos").addHandler(listener)  # Powertools' Logger for service "todos"
     try:
-        result = purge_todos(load_event("schedule_purge"), LambdaContext())
+        result = purge_todos(load_event("todos_purge_schedule"), LambdaContext())
     finally:
         logging.getLogger("todos").removeHandler(listener)
 

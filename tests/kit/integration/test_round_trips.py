@@ -84,7 +84,7 @@ REQUESTS: dict[str, tuple[Callable[[Database], dict[str, Any]], int]] = {
 @pytest.mark.parametrize("request_name", list(REQUESTS))
 def test_a_warm_request_is_one_round_trip(
     request_name: str,
-    todos_api: Handler,
+    api: Handler,
     todos_db: Database,
     wire_db: Database,
     proxy: FaultProxy,
@@ -94,22 +94,22 @@ def test_a_warm_request_is_one_round_trip(
     with using(wire_db):
         wire_db.ping()
         # WHEN the request comes, THEN it costs one round trip
-        assert flights(proxy, todos_api, make(todos_db), status) == 1
+        assert flights(proxy, api, make(todos_db), status) == 1
     assert proxy.accepted == 1  # and no new connection
 
 
 def test_a_replayed_idempotent_create_is_one_round_trip(
-    todos_api: Handler, todos_db: Database, wire_db: Database, proxy: FaultProxy
+    api: Handler, todos_db: Database, wire_db: Database, proxy: FaultProxy
 ) -> None:
     data = event("todos_create_idempotent_created", key=uuid.uuid4().hex)
     with using(wire_db):
         wire_db.ping()
-        assert flights(proxy, todos_api, data, 201) == 1
-        assert flights(proxy, todos_api, copy.deepcopy(data), 201) == 1  # the replay
+        assert flights(proxy, api, data, 201) == 1
+        assert flights(proxy, api, copy.deepcopy(data), 201) == 1  # the replay
 
 
 def test_the_first_write_after_an_idle_gap_is_two_round_trips(
-    todos_api: Handler,
+    api: Handler,
     todos_db: Database,
     proxy: FaultProxy,
     database_url: str,
@@ -120,9 +120,9 @@ def test_the_first_write_after_an_idle_gap_is_two_round_trips(
         database.ping()
         time.sleep(IDLE * 1.5)
         # a ping first: a write is never sent into a connection that may be dead
-        assert flights(proxy, todos_api, event("todos_create_created"), 201) == 2
+        assert flights(proxy, api, event("todos_create_created"), 201) == 2
         time.sleep(IDLE * 1.5)
         # a read needs no ping: if the connection is dead, it is retried on a new one
         todo_id = new_todo(todos_db)
-        assert flights(proxy, todos_api, event("todos_get_found", todo_id=todo_id), 200) == 1
+        assert flights(proxy, api, event("todos_get_found", todo_id=todo_id), 200) == 1
     database.close()

@@ -58,7 +58,7 @@ def snapstart_handler(
 ) -> Handler:
     """The todos function, imported as Lambda's init would, with the hooks installed: by its
     app.py at module level, or here (install() registers once per runtime)."""
-    handler = load_handler("TodosApiFunction")
+    handler = load_handler("ApiFunction")
     assert snapstart.install() is True
     return handler
 

@@ -1,6 +1,6 @@
 """The todos API through faults: the real handler, the events from events/, a stub context.
 
-Each test loads `TodosApiFunction` from template.yaml as Lambda would (a fresh module is a
+Each test loads `ApiFunction` from template.yaml as Lambda would (a fresh module is a
 fresh sandbox) and points the kit's `db` at a Database with tight budgets (query_timeout 2 s,
 connect_timeout 2 s, connect_deadline 4 s) behind a FaultProxy in front of PgBouncer in
 transaction mode (Neon's `-pooler`), or straight at PostgreSQL where the fault is the
@@ -103,11 +103,11 @@ def sandboxes(
     `url` with the pooler tests' tight budgets, closed after the test."""
     for name, value in global_environment().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TodosApiFunction")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "ApiFunction")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
 
     def make(url: str, *, pooled: bool = True, **settings: Any) -> Sandbox:
-        return Sandbox(load_handler("TodosApiFunction"), databases(url, pooled=pooled, **settings))
+        return Sandbox(load_handler("ApiFunction"), databases(url, pooled=pooled, **settings))
 
     return make
 

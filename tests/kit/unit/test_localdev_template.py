@@ -375,17 +375,17 @@ def test_unreadable_or_invalid_template(tmp_path: Path) -> None:
 
 def test_the_kit_template_resolves() -> None:
     template = Template.load(ROOT / "template.yaml", region="us-east-1")
-    fn = template.function("TodosApiFunction")
-    assert fn.code_dir == ROOT / "functions" / "todos_api"
+    fn = template.function("ApiFunction")
+    assert fn.code_dir == ROOT / "functions" / "api"
     assert ROOT / "layer" / "python" in fn.layer_paths
     assert "DATABASE_URL" not in fn.environment  # empty DatabaseUrl: AWS::NoValue
-    assert Route("GET", "/todos/{id}", "TodosApiFunction", "GetTodo") in fn.routes
+    assert Route("GET", "/todos/{id}", "ApiFunction", "GetTodo") in fn.routes
 
 
 def test_the_kit_template_takes_a_database_url() -> None:
     template = Template.load(
         ROOT / "template.yaml", {"DatabaseUrl": "postgresql://u@h-pooler/db"}, region="us-east-1"
     )
-    environment = template.function("TodosApiFunction").environment
+    environment = template.function("ApiFunction").environment
     assert environment["DATABASE_URL"] == "postgresql://u@h-pooler/db"
     assert "DATABASE_SECRET" not in environment

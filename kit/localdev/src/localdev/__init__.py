@@ -1,6 +1,6 @@
 """Docker-free `sam local`: invoke a function, serve the HttpApi, run a local PostgreSQL.
 
-    python -m localdev invoke TodosApiFunction -e events/todos_list.json
+    python -m localdev invoke ApiFunction -e events/todos_list.json
     python -m localdev serve --port 3000
     python -m localdev db status
 

@@ -4,7 +4,7 @@ Parameters resolve to their values, pseudo parameters to local stand-ins (accoun
 123456789012, stack `local`, the region from AWS_REGION), `AWS::NoValue` removes the key or
 list item that holds it, and what only exists once deployed (`Ref` or `Fn::GetAtt` to a
 resource, `Fn::ImportValue`) becomes a readable placeholder such as `HttpApi` or
-`TodosApiFunction.Arn`. Errors name where in the template the bad value is.
+`ApiFunction.Arn`. Errors name where in the template the bad value is.
 """
 
 from __future__ import annotations

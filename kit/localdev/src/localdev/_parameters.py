@@ -5,7 +5,7 @@ Both take SAM CLI's formats, so the same values work with `sam local` and `sam d
     --parameter-overrides LogLevel=DEBUG 'DatabaseUrl="postgresql://..."'
     --parameter-overrides ParameterKey=LogLevel,ParameterValue=DEBUG
     --env-vars env.json   {"Parameters": {"VAR": "all functions"},
-                           "TodosApiFunction": {"VAR": "this function"}}
+                           "ApiFunction": {"VAR": "this function"}}
 """
 
 from __future__ import annotations

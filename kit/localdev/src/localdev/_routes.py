@@ -20,7 +20,7 @@ _LITERAL, _VARIABLE, _GREEDY = 0, 1, 2
 
 @dataclass(frozen=True)
 class Route:
-    """One HttpApi event of a function: `GET /todos/{id}` served by `TodosApiFunction`."""
+    """One HttpApi event of a function: `GET /todos/{id}` served by `ApiFunction`."""
 
     method: str  # upper case: GET, POST... or ANY
     path: str  # "/todos/{id}", "/{proxy+}", or "$default"

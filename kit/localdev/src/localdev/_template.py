@@ -1,7 +1,7 @@
 """The SAM template as a local run needs it: each function's code, handler, settings and routes.
 
     template = Template.load("template.yaml", parameter_overrides={"LogLevel": "DEBUG"})
-    function = template.function("TodosApiFunction")
+    function = template.function("ApiFunction")
     function.code_dir, function.handler, function.environment, function.routes
 
 The YAML is read with cfn-flip's loader (it knows `!Ref`, `!Sub`, `!If`...), `Globals.Function`

@@ -11,7 +11,7 @@ Helpers for tests:
 
     from localdev.testing import LambdaContext, load_event, load_handler
 
-    handler = load_handler("TodosApiFunction")           # as Lambda imports it
+    handler = load_handler("ApiFunction")           # as Lambda imports it
     response = handler(load_event("todos_list"), LambdaContext())
 """
 
