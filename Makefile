@@ -15,10 +15,22 @@ export SAM_CLI_TELEMETRY ?= 0
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements-dev.txt layer/requirements.txt kit/neonkit/pyproject.toml kit/localdev/pyproject.toml
+# The virtualenv installs with uv (from PyPI: seconds) and falls back to pip where uv is not
+# available. The kit's packages (kit/) go in first, editable.
+UV_OR_PIP = if [ -x $(VENV)/bin/uv ]; then $(VENV)/bin/uv pip install --quiet --python $(PY); \
+	else $(PY) -m pip install --quiet --disable-pip-version-check; fi
+
+$(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e ./kit/neonkit -e ./kit/localdev
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv || echo "uv is not available: installing with pip (slower)"
+
+$(VENV)/.dev: $(PY) requirements-dev.txt layer/requirements.txt kit/neonkit/pyproject.toml kit/localdev/pyproject.toml
+	$(UV_OR_PIP) --no-deps -e ./kit/neonkit -e ./kit/localdev
+	$(UV_OR_PIP) -r requirements-dev.txt
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.dev requirements-test.txt
+	$(UV_OR_PIP) -r requirements-test.txt
 	@touch $@
 
 $(TOOLS)/.installed: requirements-tools.txt
@@ -26,16 +38,16 @@ $(TOOLS)/.installed: requirements-tools.txt
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.txt
 	@touch $@
 
-dev: $(VENV)/.installed ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
+dev: $(VENV)/.dev ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) -m localdev serve --port $(PORT)
 
-invoke: $(VENV)/.installed ## Invoke one function once: make invoke FN=ApiFunction EVENT=events/todos_list.json
+invoke: $(VENV)/.dev ## Invoke one function once: make invoke FN=ApiFunction EVENT=events/todos_list.json
 	$(PY) -m localdev invoke $(FN) --event $(EVENT)
 
-test: $(VENV)/.installed ## Run the tests (an embedded PostgreSQL, and PgBouncer when installed)
+test: $(VENV)/.test ## Run the tests (an embedded PostgreSQL, and PgBouncer when installed)
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate and actionlint
+lint: $(VENV)/.test $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate and actionlint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -49,16 +61,16 @@ build: $(TOOLS)/.installed ## sam build, offline and without Docker (the layer c
 deploy: build ## sam deploy --guided (needs AWS credentials)
 	$(TOOLS)/bin/sam deploy --guided
 
-bench: $(VENV)/.installed ## Benchmarks: round trips, latency, overhead, cold start (see bench/README.md)
+bench: $(VENV)/.test ## Benchmarks: round trips, latency, overhead, cold start (see bench/README.md)
 	$(PY) bench/run.py
 
-db-start: $(VENV)/.installed ## Start the embedded PostgreSQL and leave it running (prints its URL)
+db-start: $(VENV)/.dev ## Start the embedded PostgreSQL and leave it running (prints its URL)
 	$(PY) -m localdev db start
 
-db-stop: $(VENV)/.installed ## Stop the embedded PostgreSQL
+db-stop: $(VENV)/.dev ## Stop the embedded PostgreSQL
 	$(PY) -m localdev db stop
 
-db-reset: $(VENV)/.installed ## Empty the embedded database and apply the migrations again
+db-reset: $(VENV)/.dev ## Empty the embedded database and apply the migrations again
 	$(PY) -m localdev db reset
 
 clean: ## Remove virtualenvs and build output (keeps the local database)
