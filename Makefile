@@ -17,8 +17,8 @@ help: ## List the targets
 
 # The virtualenv installs with uv (from PyPI: seconds) and falls back to pip where uv is not
 # available. The kit's packages (kit/) go in first, editable.
-UV_OR_PIP = if [ -x $(VENV)/bin/uv ]; then $(VENV)/bin/uv pip install --quiet --python $(PY); \
-	else $(PY) -m pip install --quiet --disable-pip-version-check; fi
+UV_OR_PIP = $(if $(shell test -x $(VENV)/bin/uv && echo uv),$(VENV)/bin/uv pip install --quiet \
+	--python $(PY),$(PY) -m pip install --quiet --disable-pip-version-check)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
