@@ -10,13 +10,14 @@ import sys
 import textwrap
 import time
 import traceback
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 import pytest
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from localdev.testing import enforces_passwords, password_role
-from neonkit import ConnectError, Database, Settings
+from neonkit import ConnectError, Database, QueryTimeoutError, Settings
 from neonkit.errors import ConfigurationError, NeonKitError
 
 SECRET = "Zebra-Quokka-7731-secret"  # distinctive: easy to find if it ever leaks
@@ -70,8 +71,10 @@ def test_killed_backend_is_replaced_without_an_error(db: Database, admin_url: st
     assert db.reconnects == (0 if db.connector.settings.pooled else 1)
 
 
-def test_a_write_after_a_long_idle_gap_pings_first(db: Database, admin_url: str) -> None:
-    db.configure(db._url, settings=Settings(idle_ping_after=0.05))
+def test_a_write_after_a_long_idle_gap_pings_first(
+    database_url: str, settings: Settings, admin_url: str
+) -> None:
+    db = Database(database_url, settings=replace(settings, idle_ping_after=0.05))
     pid = db.backend_pid()
     time.sleep(0.1)
     with psycopg.connect(admin_url, autocommit=True) as admin:
@@ -79,6 +82,7 @@ def test_a_write_after_a_long_idle_gap_pings_first(db: Database, admin_url: str)
     time.sleep(0.2)
     assert db.execute("SELECT 1") == 1
     assert db.backend_pid() != pid
+    db.close()
 
 
 @pytest.fixture
@@ -179,3 +183,16 @@ def _safe_url(database: Database) -> bool:
     except NeonKitError:
         return False
     return True
+
+
+def test_a_statement_waits_no_longer_than_the_query_timeout(
+    database_url: str, settings: Settings
+) -> None:
+    # GIVEN a query timeout far below what the statement takes (psycopg's own wait has none)
+    database = Database(database_url, settings=replace(settings, query_timeout=0.2))
+    # WHEN it runs, THEN the kit's bounded wait gives up: psycopg's execute goes through it
+    with pytest.raises(QueryTimeoutError, match=r"did not answer within 0\.2s"):
+        database.value("SELECT pg_sleep(2)")
+    assert not database.connected  # a connection abandoned mid-statement is not reused
+    assert database.value("SELECT 1") == 1
+    database.close()

@@ -11,6 +11,7 @@ import copy
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -115,7 +116,7 @@ def test_the_first_write_after_an_idle_gap_is_two_round_trips(
     database_url: str,
     settings: Settings,
 ) -> None:
-    database = through(proxy, database_url, settings.but(idle_ping_after=IDLE))
+    database = through(proxy, database_url, replace(settings, idle_ping_after=IDLE))
     with using(database):
         database.ping()
         time.sleep(IDLE * 1.5)

@@ -14,6 +14,7 @@ import json
 import platform
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -113,7 +114,7 @@ def databases() -> Iterator[Callable[..., Database]]:
     def make(url: str, *, pooled: bool = True, **settings: Any) -> Database:
         name = settings.pop("application_name", f"neonkit-pooler-{len(made)}")
         database = Database(
-            url, settings=TIGHT.but(pooled=pooled, application_name=name, **settings)
+            url, settings=replace(TIGHT, pooled=pooled, application_name=name, **settings)
         )
         made.append(database)
         return database

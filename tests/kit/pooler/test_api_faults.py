@@ -534,7 +534,7 @@ def test_no_request_leaves_a_transaction_open(
         answer = api(request)
         assert answer.status == status, (label, answer)
         assert not open_transactions(direct), label
-        conn = api.db._conn
+        conn = api.db.connection
         assert conn is None or conn.info.transaction_status == 0, label  # IDLE
         checked += 1
     report(f"requests leaving no transaction open (via {upstream})", checked, "requests")

@@ -6,7 +6,8 @@ import random
 import socket
 
 import pytest
-from neonkit._connection import Backoff, Connector, is_transient
+from neonkit._connector import Backoff, Connector
+from neonkit._failures import is_transient
 from neonkit._settings import Settings
 from neonkit.errors import ConfigurationError, ConnectError
 
