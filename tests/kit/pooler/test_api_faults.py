@@ -6,7 +6,7 @@ connect_timeout 2 s, connect_deadline 4 s) behind a FaultProxy in front of PgBou
 transaction mode (Neon's `-pooler`), or straight at PostgreSQL where the fault is the
 server's. What a client sees is checked at the HTTP level: status, `Retry-After`, JSON body;
 what the database holds is checked behind everyone's back, over the direct connection.
-Figures go through `report()` (printed and appended to bench/results/pooler_figures.json).
+Figures go through `report()` (printed, and written to a file named in the run's summary).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from neonkit import Database, using
 from neonkit.migrations import migrate
 
 from tests.kit.support.proxy import FaultProxy
+from tests.kit.support.waiting import MARGIN, hung_up, quiet, terminate, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -49,7 +50,6 @@ Admin = psycopg.Connection[tuple[Any, ...]]
 Report = Callable[[str, float, str], None]
 Proxies = Callable[[str], tuple[FaultProxy, str]]
 Event = dict[str, Any]
-MARGIN = 1.0  # seconds of slack on top of a configured budget
 
 
 # -- a sandbox: the handler and its connection ------------------------------------------
@@ -253,7 +253,7 @@ def test_a_write_cut_in_flight_is_a_503_and_is_not_resent(
     answer = api(request)
     sent = proxy.flights - flights
     made = api.db.connector.attempts - attempts
-    time.sleep(0.2)  # anything still travelling lands
+    wait_until(lambda: quiet(direct), "the server finished what reached it")
 
     assert_unavailable(answer)
     assert (sent, made) == (1, 0), "the kit resent the write"
@@ -303,7 +303,7 @@ def test_a_full_pool_is_a_503_within_the_query_timeout(
     with pool_held(bouncer, direct):
         answer = api(create(title) if call == "warm POST" else listing())
 
-    time.sleep(0.2)
+    wait_until(lambda: quiet(direct), "the server finished what reached it")
     assert len(rows(direct, title)) <= 1
     assert_unavailable(answer)
     report(f"full pool, {call}: time to 503", answer.ms, "ms")
@@ -319,15 +319,6 @@ STALE = [
     "PgBouncer restarted",
     "network closed every connection",
 ]
-
-
-def terminate(admin: Admin, pid: int) -> None:
-    """pg_terminate_backend, then wait until the process is gone (as Neon's suspend does)."""
-    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-    deadline = time.monotonic() + 5
-    while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
-        assert time.monotonic() < deadline, f"backend {pid} did not exit"
-        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("first", ["GET", "POST"])
@@ -371,7 +362,8 @@ def test_a_stale_connection_is_replaced_without_an_error(
     else:
         assert proxy is not None
         proxy.close_all()
-    time.sleep(0.1)  # frozen
+    if fault != "backend terminated behind PgBouncer":  # there, PgBouncer absorbs it
+        wait_until(lambda: hung_up(api.db), "the hang-up reached the sandbox's socket")
     reconnects = api.db.reconnects
     title = unique(f"after {fault}")
 
@@ -419,7 +411,7 @@ def test_a_black_hole_is_a_503_within_the_budget_then_recovers(
     assert timeout <= answer.seconds < timeout + MARGIN
     report(f"black hole, warm {method}: time to 503", answer.ms, "ms")
     assert api(listing()).status == 200
-    time.sleep(0.2)
+    wait_until(lambda: quiet(direct), "the server finished what reached it")
     assert len(rows(direct, title)) <= 1
 
 

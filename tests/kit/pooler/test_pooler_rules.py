@@ -29,11 +29,12 @@ from neonkit import (
     UnavailableError,
 )
 
+from tests.kit.support.waiting import MARGIN, wait_until
+
 pytestmark = pytest.mark.pooler
 
 Admin = psycopg.Connection[tuple[Any, ...]]
 Report = Callable[[str, float, str], None]
-MARGIN = 1.0  # seconds of slack on top of a configured budget
 
 
 def scalar(conn: Admin, query: str, params: Any = None) -> Any:
@@ -317,13 +318,17 @@ def pool_held(bouncer: PgBouncer, admin: Admin) -> Iterator[None]:
     sleeping = threading.Thread(target=sleep, daemon=True)
     sleeping.start()
     try:
-        deadline = time.monotonic() + 5
-        while not admin.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pool-holder'"
-            " AND state = 'active' AND query LIKE '%pg_sleep%'"
-        ).fetchone():
-            assert time.monotonic() < deadline, "the holder never started"
-            time.sleep(0.02)
+        wait_until(
+            lambda: (
+                admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pool-holder'"
+                    " AND state = 'active' AND query LIKE '%pg_sleep%'"
+                ).fetchone()
+                is not None
+            ),
+            "the holder started its long statement",
+            within=5,
+        )
         yield
     finally:
         admin.execute(

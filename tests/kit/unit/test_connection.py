@@ -101,6 +101,6 @@ def test_a_pooler_declared_by_setting_is_checked_too() -> None:
     assert Connector(Settings(url=url, pooled=False)).target().pooled is False
 
 
-def test_application_name_and_timeouts_reach_the_connection_string() -> None:
+def test_the_function_name_reaches_the_connection_string() -> None:
     target = Connector(Settings(url="postgresql://a@h/db", application_name="fn")).target()
     assert target.url.params["application_name"] == "fn"
