@@ -57,8 +57,8 @@ def test_tristates(raw: str, expected: bool | None) -> None:
 
 
 def test_application_name_comes_from_the_function_name() -> None:
-    env = {"AWS_LAMBDA_FUNCTION_NAME": "todos-api"}
-    assert Settings.from_env(env).application_name == "todos-api"
+    env = {"AWS_LAMBDA_FUNCTION_NAME": "notes-api"}
+    assert Settings.from_env(env).application_name == "notes-api"
 
 
 @pytest.mark.parametrize(
