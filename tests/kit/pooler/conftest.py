@@ -72,13 +72,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 @pytest.fixture
 def bouncers(direct_url: str) -> Iterator[Callable[..., PgBouncer]]:
-    """Start PgBouncers of the test's own (pool size 1, restarts, ...): `bouncers(pool_size=1)`.
-    The first call skips (or fails) the test where PgBouncer is missing, so the direct
-    variants of a test still run there."""
+    """Start PgBouncers of the test's own (pool size 1, restarts, ...): `bouncers(pool_size=1)`,
+    in front of this run's database or of `upstream` (a proxy in front of it, say). The first
+    call skips (or fails) the test where PgBouncer is missing, so the direct variants of a
+    test still run there."""
     started: list[PgBouncer] = []
 
-    def start(**options: Any) -> PgBouncer:
-        bouncer = PgBouncer(direct_url, binary=require_pgbouncer(), **options).start()
+    def start(upstream: str | None = None, **options: Any) -> PgBouncer:
+        binary = require_pgbouncer()
+        bouncer = PgBouncer(upstream or direct_url, binary=binary, **options).start()
         started.append(bouncer)
         return bouncer
 

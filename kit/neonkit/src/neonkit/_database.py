@@ -248,14 +248,14 @@ class Database:
             delays = connector.backoff.delays(connector.rng)
             seen: set[Outcome] = set()
             during = "a read" if statement.reads_only else "a write"
+            harmless = statement.reads_only or idempotent  # may be resent: no ping first
             while True:
-                conn, fresh = live.get(write=not statement.reads_only, deadline=deadline)
+                conn, fresh = live.get(write=not harmless, deadline=deadline)
                 try:
                     return self._execute(conn, statement.query, statement.params, fetch)
                 except psycopg.Error as exc:
                     result, error = self._failure(exc, conn, during)
-                    safe = statement.reads_only or idempotent
-                    if not run_again(result, harmless=safe, fresh=fresh, seen=seen) or (
+                    if not run_again(result, harmless=harmless, fresh=fresh, seen=seen) or (
                         result is Outcome.NOT_EXECUTED and not connector.pause(delays, deadline)
                     ):
                         raise error from None

@@ -124,7 +124,7 @@ def error_for(
             "retry only if it is idempotent"
         )
     if during == "a read":
-        return ConnectionLostError("the connection was lost during a read, and again on a new one")
+        return ConnectionLostError("the connection was lost during a read")
     return ConnectionLostError(
         "the connection was lost while a write was in flight: its outcome is unknown, so it "
         "was not resent. Retry if the write is idempotent (idempotent=True resends it once)"
