@@ -94,8 +94,9 @@ def test_dotenv_fills_gaps_outside_lambda_only(
     monkeypatch.setenv("DATABASE_SECRET", "arn:aws:secretsmanager:us-east-1:1:secret:db")
     assert Settings.from_env().url is None  # the environment chose a secret: .env stays out
 
-    monkeypatch.setenv("DATABASE_SECRET", "")
-    assert Settings.from_env().url == "postgresql://from-dotenv"  # an empty one is unset
+    monkeypatch.setenv("DATABASE_SECRET", "")  # as `sam local invoke` passes them
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert Settings.from_env().url == "postgresql://from-dotenv"  # empty ones are unset
 
     monkeypatch.delenv("DATABASE_SECRET")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
