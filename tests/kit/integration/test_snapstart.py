@@ -8,6 +8,7 @@ import os
 import random
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -124,6 +125,28 @@ def test_no_socket_crosses_the_snapshot_and_a_restored_sandbox_reconnects(
         assert get(snapstart_handler, note_id) == 200
     assert proxy.accepted == accepted + 1
     assert len(sockets_to(proxy.port)) == 1
+
+
+def test_an_early_connect_under_way_is_waited_for_and_closed_before_the_snapshot(
+    runtime: ModuleType, app_env: None, proxy: FaultProxy, notes_url: str, settings: Settings
+) -> None:
+    # GIVEN init started connecting early (NEONKIT_PRECONNECT=on: SnapStart's auto is off)
+    url = conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
+    database = Database(url, settings=replace(settings, preconnect=True))
+    with using(database):
+        assert snapstart.install() is True
+        database.preconnect()
+        # WHEN Lambda takes the snapshot at once, THEN the hook waited for the connection
+        # and closed it: no socket of the process leads to the database
+        runtime.take_snapshot()
+    assert proxy.accepted == 1
+    assert sockets_to(proxy.port) == set()
+    assert not database.connected
+    with using(database):
+        runtime.restore()
+        assert database.value("SELECT 1") == 1  # a restored sandbox connects anew
+    assert proxy.accepted == 2
+    database.close()
 
 
 def test_a_connection_left_open_at_restore_is_dropped(
