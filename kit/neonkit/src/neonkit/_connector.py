@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import psycopg
 from psycopg.rows import dict_row
 
-from . import _secrets as secrets
 from ._dsn import DatabaseUrl, neon_defaults
 from ._failures import is_auth_failure, is_transient
 from ._psycopg_private import KitConnection
+from ._secrets import fetch_url
 from ._settings import Settings
 from .errors import ConfigurationError, ConnectError
 
@@ -89,7 +89,7 @@ class Connector:
         if settings.url:
             url, source = DatabaseUrl.parse(settings.url), "DATABASE_URL"
         elif settings.secret:
-            text = secrets.fetch_url(
+            text = fetch_url(
                 settings.secret,
                 max_age=settings.secret_max_age,
                 force=refresh_secret,
