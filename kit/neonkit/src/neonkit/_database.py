@@ -173,20 +173,16 @@ class Database:
                 live.touch()
 
     def as_user(self, user_id: str) -> contextlib.AbstractContextManager[None]:
-        """Run the block's statements as `user_id`, for row-level security policies that read
-        `current_setting('neonkit.user_id', true)`. No I/O: each statement outside a
-        transaction becomes BEGIN, set_config(..., true), the statement and COMMIT, in one
-        round trip; `transaction()` sets it right after BEGIN. It ends with the block."""
+        """Run the block's statements as `user_id` (for RLS policies reading
+        `current_setting('neonkit.user_id', true)`), each still one round trip: see _identity."""
         return as_user(user_id)
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def preconnect(self) -> None:
-        """Start connecting now, in a background thread, so that the connect overlaps the
-        rest of a function's imports (call it at module level). The first statement waits
-        for it, or connects itself if it failed. Never raises. With NEONKIT_PRECONNECT=auto
-        it runs only inside Lambda's runtime, and not in a SnapStart init (the snapshot
-        must hold no socket); elsewhere (tests, localdev) it does nothing."""
+        """At module level: connect in a background thread while the imports run; the first
+        statement waits for it or connects itself. Never raises. NEONKIT_PRECONNECT=auto: only
+        inside Lambda's runtime and not in a SnapStart init (tests, localdev: nothing)."""
         try:
             with self._lock:
                 self._live().preconnect()
@@ -214,8 +210,7 @@ class Database:
             return True
 
     def close(self) -> None:
-        """Close the connection, waiting for a preconnect first (the next statement opens a
-        new one)."""
+        """Close the connection (after a preconnect under way); the next statement opens anew."""
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
