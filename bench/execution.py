@@ -125,7 +125,7 @@ def main() -> int:
             # psycopg runs on the kit's own connection: the same settings (autocommit,
             # dict_row, prepare_threshold, timeouts) and the same server process, whose
             # placement alone can move a loopback round trip by 10%.
-            conn = db._conn
+            conn = db.connection
             assert conn is not None
             results: list[dict[str, Any]] = []
             print(f"server {conn.info.parameter_status('server_version')}, "
@@ -148,7 +148,7 @@ def main() -> int:
                         f"{name:24} {impl:12} {median:10.1f} {p90:9.1f} {median / baseline:9.2f}x"
                     )
                 print()
-            if db.reconnects or db._conn is not conn:
+            if db.reconnects or db.connection is not conn:
                 raise SystemExit("the kit reconnected during the run; the comparison is void")
             prepare_threshold = conn.prepare_threshold
         finally:

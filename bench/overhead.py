@@ -55,7 +55,7 @@ def measure(
                 database.sent.clear()
                 call(handler, op.make(), expect=op.status)
                 statements = list(database.sent)
-                conn = database._conn
+                conn = database.connection
                 assert conn is not None
                 levels = _levels(handler, op, statements, conn, database, admin)
                 samples = _interleaved(levels, rounds)

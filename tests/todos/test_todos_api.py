@@ -314,8 +314,8 @@ def test_unknown_routes_are_json_404(api: Handler) -> None:
 def test_no_transaction_is_left_open(api: Handler, todos_db: Database, raw: Any) -> None:
     for name in ("todos_create_created", "todos_batch_invalid", "todos_create_malformed"):
         call(api, load_event(name))
-        assert todos_db._conn is not None
-        assert todos_db._conn.info.transaction_status == 0  # IDLE
+        assert todos_db.connection is not None
+        assert todos_db.connection.info.transaction_status == 0  # IDLE
     open_ones = raw.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
         " AND datname = current_database()"

@@ -10,14 +10,18 @@ import sys
 import textwrap
 import time
 import traceback
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 import pytest
 from aws_lambda_powertools.utilities.parameters.base import BaseProvider
 from localdev.testing import enforces_passwords, password_role
-from neonkit import ConnectError, Database, Settings
+from neonkit import ConnectError, Database, QueryTimeoutError, Settings
 from neonkit.errors import ConfigurationError, NeonKitError
+
+from tests.kit.support.proxy import FaultProxy
+from tests.kit.support.waiting import hung_up, terminate, wait_until
 
 SECRET = "Zebra-Quokka-7731-secret"  # distinctive: easy to find if it ever leaks
 
@@ -55,12 +59,19 @@ def test_first_statement_connects_and_later_ones_reuse_it(db: Database) -> None:
     assert db.connector.attempts == 1
 
 
+def terminated(database: Database, admin_url: str, pid: int) -> None:
+    """Terminate the backend and wait for the facts: it is gone and, straight to PostgreSQL,
+    its hang-up has reached the kit's socket (through a pooler, the pooler absorbs it)."""
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        terminate(admin, pid)
+    if not database.settings.pooled:
+        wait_until(lambda: hung_up(database), "the server's hang-up reached the client")
+
+
 def test_killed_backend_is_replaced_without_an_error(db: Database, admin_url: str) -> None:
     # GIVEN a warm connection whose backend the server then terminates (as Neon does on suspend)
     old_pid = db.backend_pid()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [old_pid])
-    time.sleep(0.2)
+    terminated(db, admin_url, old_pid)
     # WHEN the next read and the next write run
     assert db.value("SELECT 41 + 1") == 42
     db.execute("CREATE TEMP TABLE IF NOT EXISTS t (a int)")
@@ -70,15 +81,30 @@ def test_killed_backend_is_replaced_without_an_error(db: Database, admin_url: st
     assert db.reconnects == (0 if db.connector.settings.pooled else 1)
 
 
-def test_a_write_after_a_long_idle_gap_pings_first(db: Database, admin_url: str) -> None:
-    db.configure(db._url, settings=Settings(idle_ping_after=0.05))
-    pid = db.backend_pid()
-    time.sleep(0.1)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-    time.sleep(0.2)
-    assert db.execute("SELECT 1") == 1
-    assert db.backend_pid() != pid
+def test_a_write_after_a_long_idle_gap_pings_first(
+    database_url: str, settings: Settings, raw: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    # GIVEN a warm connection that dies silently while idle (no FIN: a NAT forgot it), so the
+    # next bytes sent on it meet a reset
+    idle = 0.05
+    raw.execute("CREATE TABLE IF NOT EXISTS kit_pings (tag text)")
+    params = psycopg.conninfo.conninfo_to_dict(database_url)
+    with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params["port"] or 5432)) as proxy:
+        url = psycopg.conninfo.make_conninfo(database_url, host="127.0.0.1", port=str(proxy.port))
+        db = Database(url, settings=replace(settings, idle_ping_after=idle))
+        assert db.value("SELECT 1") == 1
+        proxy.reset(0, from_client=True)
+        time.sleep(idle * 2)  # the idle gap itself (the scenario), not a wait for an event
+        # WHEN a write comes, THEN a ping goes first, fails, and the write runs, once, on a
+        # new connection (without the ping it would meet the reset: outcome unknown, a 503)
+        tag = f"ping-{time.monotonic_ns()}"
+        assert db.execute("INSERT INTO kit_pings (tag) VALUES (%s)", [tag]) == 1
+        assert raw.execute("SELECT count(*) FROM kit_pings WHERE tag = %s", [tag]).fetchone() == (
+            1,
+        )
+        assert db.reconnects == 1
+        assert proxy.accepted == 2
+        db.close()
 
 
 @pytest.fixture
@@ -127,8 +153,7 @@ def test_rotated_password_is_fetched_again_once(password_url: str, admin_url: st
     store.value = json.dumps({"url": password_url.replace(SECRET, new_password)})
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f"ALTER ROLE kit_pw_user PASSWORD '{new_password}'")
-        admin.execute("SELECT pg_terminate_backend(%s)", [database.backend_pid()])
-    time.sleep(0.2)
+    terminated(database, admin_url, database.backend_pid())
     # THEN the next call succeeds: the cached password fails once, the secret is fetched again
     assert database.value("SELECT 2") == 2
     assert store.fetches == 2
@@ -179,3 +204,16 @@ def _safe_url(database: Database) -> bool:
     except NeonKitError:
         return False
     return True
+
+
+def test_a_statement_waits_no_longer_than_the_query_timeout(
+    database_url: str, settings: Settings
+) -> None:
+    # GIVEN a query timeout far below what the statement takes (psycopg's own wait has none)
+    database = Database(database_url, settings=replace(settings, query_timeout=0.2))
+    # WHEN it runs, THEN the kit's bounded wait gives up: psycopg's execute goes through it
+    with pytest.raises(QueryTimeoutError, match=r"did not answer within 0\.2s"):
+        database.value("SELECT pg_sleep(2)")
+    assert not database.connected  # a connection abandoned mid-statement is not reused
+    assert database.value("SELECT 1") == 1
+    database.close()

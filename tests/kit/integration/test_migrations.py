@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
 from localdev.testing import scratch_database
 from neonkit.migrations import MigrationError, discover, migrate, status
+
+from tests.kit.support import app
 
 
 @pytest.fixture
@@ -36,10 +41,36 @@ def test_applies_in_order_and_twice_is_a_no_op(empty_db: str, tmp_path: Path) ->
     ]
 
 
-def test_the_project_migrations_apply_cleanly(empty_db: str) -> None:
-    names = migrate(empty_db, "migrations")
-    assert names == [m.name for m in discover("migrations")]
-    assert migrate(empty_db, "migrations") == []
+def test_the_fixture_apps_migrations_apply_cleanly(empty_db: str) -> None:
+    names = migrate(empty_db, app.MIGRATIONS)
+    assert names == [m.name for m in discover(app.MIGRATIONS)]
+    assert migrate(empty_db, app.MIGRATIONS) == []
+
+
+@pytest.mark.parametrize("command", [status, migrate])
+def test_the_connect_budget_comes_from_the_settings(
+    command: Callable[..., object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a server that accepts connections and never answers, and a connect deadline
+    # shorter than one attempt (NEONKIT_CONNECT_DEADLINE, read like every entry point)
+    monkeypatch.setenv("NEONKIT_CONNECT_DEADLINE", "1")
+    monkeypatch.setenv("NEONKIT_CONNECT_TIMEOUT", "2")
+    write(tmp_path, "0001_create.sql", "CREATE TABLE t (a int);")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"postgresql://app@127.0.0.1:{silent.getsockname()[1]}/app?sslmode=disable"
+        # WHEN the migrations' status is asked (or they are applied), THEN it gives up after
+        # one attempt: with the default 10 s deadline it would try again and again
+        with pytest.raises(MigrationError, match="cannot connect for migrations"):
+            command(url, tmp_path)
+        silent.setblocking(False)
+        attempts = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                silent.accept()[0].close()
+                attempts += 1
+    assert attempts == 1
 
 
 def test_two_concurrent_runners_apply_each_file_once(empty_db: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -371,7 +372,7 @@ def test_hostile_values_are_stored_and_read_back_verbatim(
     database_url: str, settings: Settings, client_binding: bool
 ) -> None:
     # GIVEN a table, reached with server-side or client-side parameter binding
-    db = Database(database_url, settings=settings.but(client_binding=client_binding))
+    db = Database(database_url, settings=replace(settings, client_binding=client_binding))
     try:
         name = create(db, "id serial PRIMARY KEY, title text NOT NULL, tags text[]")
         t = table(name)
@@ -402,7 +403,7 @@ def test_hostile_identifiers_work_as_real_names(
     database_url: str, settings: Settings, client_binding: bool
 ) -> None:
     # GIVEN a table and columns whose names hold quotes, %s, %(x)s and unicode
-    db = Database(database_url, settings=settings.but(client_binding=client_binding))
+    db = Database(database_url, settings=replace(settings, client_binding=client_binding))
     tname = f't%s {uuid.uuid4().hex[:8]} "q" ☃'
     columns = sql.SQL(", ").join(
         sql.SQL("{} text").format(sql.Identifier(n)) for n in HOSTILE_NAMES

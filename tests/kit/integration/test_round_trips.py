@@ -1,6 +1,6 @@
 """The round-trip budget, counted on the wire: one per warm request, two after an idle gap.
 
-The real handler serves events from events/ with `db` behind a FaultProxy, which counts
+The kit's fixture app (tests/kit/app) serves its events with `db` behind a FaultProxy, which counts
 request flights (client data after the server last spoke: one round trip each). A ping
 before every statement, or a BEGIN/COMMIT around single statements, fails these tests.
 """
@@ -11,48 +11,39 @@ import copy
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from localdev.testing import Handler, LambdaContext, load_event
+from localdev.testing import Handler, LambdaContext
 from neonkit import Database, Settings, using
 from psycopg import conninfo
 
+from tests.kit.support import app
 from tests.kit.support.proxy import FaultProxy
 
 IDLE = 0.2  # idle_ping_after for the idle-gap tests, in seconds
 
 
 @pytest.fixture
-def proxy(database_url: str) -> Iterator[FaultProxy]:
-    params = conninfo.conninfo_to_dict(database_url)
+def proxy(notes_url: str) -> Iterator[FaultProxy]:
+    params = conninfo.conninfo_to_dict(notes_url)
     with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)) as p:
         yield p
 
 
-def through(proxy: FaultProxy, database_url: str, settings: Settings) -> Database:
-    url = conninfo.make_conninfo(database_url, host="127.0.0.1", port=str(proxy.port))
+def through(proxy: FaultProxy, notes_url: str, settings: Settings) -> Database:
+    url = conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
     return Database(url, settings=settings)
 
 
 @pytest.fixture
-def wire_db(proxy: FaultProxy, database_url: str, settings: Settings) -> Iterator[Database]:
+def wire_db(proxy: FaultProxy, notes_url: str, settings: Settings) -> Iterator[Database]:
     """The handler's database, reached through the counting proxy."""
-    database = through(proxy, database_url, settings)
+    database = through(proxy, notes_url, settings)
     with using(database):
         yield database
     database.close()
-
-
-def event(name: str, *, todo_id: int | None = None, key: str | None = None) -> dict[str, Any]:
-    data = copy.deepcopy(load_event(name))
-    if todo_id is not None:
-        data["pathParameters"] = {"id": str(todo_id)}
-        path = data["rawPath"].rsplit("/", 1)[0] + f"/{todo_id}"
-        data["rawPath"] = data["requestContext"]["http"]["path"] = path
-    if key is not None:
-        data["headers"]["idempotency-key"] = key
-    return data
 
 
 def flights(proxy: FaultProxy, handler: Handler, data: dict[str, Any], status: int) -> int:
@@ -63,29 +54,28 @@ def flights(proxy: FaultProxy, handler: Handler, data: dict[str, Any], status: i
     return proxy.flights - before
 
 
-def new_todo(db: Database) -> int:
-    return int(db.value("INSERT INTO todos (title) VALUES ('x') RETURNING id"))
+def new_note(db: Database) -> int:
+    return int(db.value("INSERT INTO notes (title) VALUES ('x') RETURNING id"))
 
 
 REQUESTS: dict[str, tuple[Callable[[Database], dict[str, Any]], int]] = {
-    "get": (lambda db: event("todos_get_found", todo_id=new_todo(db)), 200),
-    "list": (lambda db: event("todos_list"), 200),
-    "create": (lambda db: event("todos_create_created"), 201),
+    "get": (lambda db: app.event("notes_get_found", note_id=new_note(db)), 200),
+    "list": (lambda db: app.event("notes_list"), 200),
+    "create": (lambda db: app.event("notes_create_created"), 201),
     "create with an Idempotency-Key": (
-        lambda db: event("todos_create_idempotent_created", key=uuid.uuid4().hex),
+        lambda db: app.event("notes_create_idempotent_created", key=uuid.uuid4().hex),
         201,
     ),
-    "batch create": (lambda db: event("todos_batch_created"), 201),
-    "update": (lambda db: event("todos_update_found", todo_id=new_todo(db)), 200),
-    "delete": (lambda db: event("todos_delete_found", todo_id=new_todo(db)), 204),
+    "update": (lambda db: app.event("notes_update_found", note_id=new_note(db)), 200),
+    "delete": (lambda db: app.event("notes_delete_found", note_id=new_note(db)), 204),
 }
 
 
 @pytest.mark.parametrize("request_name", list(REQUESTS))
 def test_a_warm_request_is_one_round_trip(
     request_name: str,
-    api: Handler,
-    todos_db: Database,
+    notes_api: Handler,
+    notes_db: Database,
     wire_db: Database,
     proxy: FaultProxy,
 ) -> None:
@@ -94,35 +84,39 @@ def test_a_warm_request_is_one_round_trip(
     with using(wire_db):
         wire_db.ping()
         # WHEN the request comes, THEN it costs one round trip
-        assert flights(proxy, api, make(todos_db), status) == 1
+        assert flights(proxy, notes_api, make(notes_db), status) == 1
     assert proxy.accepted == 1  # and no new connection
 
 
 def test_a_replayed_idempotent_create_is_one_round_trip(
-    api: Handler, todos_db: Database, wire_db: Database, proxy: FaultProxy
+    notes_api: Handler, notes_db: Database, wire_db: Database, proxy: FaultProxy
 ) -> None:
-    data = event("todos_create_idempotent_created", key=uuid.uuid4().hex)
+    data = app.event("notes_create_idempotent_created", key=uuid.uuid4().hex)
     with using(wire_db):
         wire_db.ping()
-        assert flights(proxy, api, data, 201) == 1
-        assert flights(proxy, api, copy.deepcopy(data), 201) == 1  # the replay
+        assert flights(proxy, notes_api, data, 201) == 1
+        assert flights(proxy, notes_api, copy.deepcopy(data), 201) == 1  # the replay
 
 
-def test_the_first_write_after_an_idle_gap_is_two_round_trips(
-    api: Handler,
-    todos_db: Database,
+def test_the_first_write_after_an_idle_gap_is_two_round_trips_unless_it_may_be_resent(
+    notes_api: Handler,
+    notes_db: Database,
     proxy: FaultProxy,
-    database_url: str,
+    notes_url: str,
     settings: Settings,
 ) -> None:
-    database = through(proxy, database_url, settings.but(idle_ping_after=IDLE))
+    database = through(proxy, notes_url, replace(settings, idle_ping_after=IDLE))
     with using(database):
         database.ping()
-        time.sleep(IDLE * 1.5)
+        time.sleep(IDLE * 1.5)  # the idle gap itself (the scenario), not a wait for an event
         # a ping first: a write is never sent into a connection that may be dead
-        assert flights(proxy, api, event("todos_create_created"), 201) == 2
+        assert flights(proxy, notes_api, app.event("notes_create_created"), 201) == 2
         time.sleep(IDLE * 1.5)
         # a read needs no ping: if the connection is dead, it is retried on a new one
-        todo_id = new_todo(todos_db)
-        assert flights(proxy, api, event("todos_get_found", todo_id=todo_id), 200) == 1
+        note_id = new_note(notes_db)
+        assert flights(proxy, notes_api, app.event("notes_get_found", note_id=note_id), 200) == 1
+        time.sleep(IDLE * 1.5)
+        # nor does a write marked idempotent (the keyed create): it may be resent instead
+        keyed = app.event("notes_create_idempotent_created", key=uuid.uuid4().hex)
+        assert flights(proxy, notes_api, keyed, 201) == 1
     database.close()

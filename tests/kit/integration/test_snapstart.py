@@ -8,16 +8,17 @@ import os
 import random
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from localdev.testing import Handler, LambdaContext, load_event, load_handler
+from localdev.testing import Handler, LambdaContext, load_handler
 from neonkit import Database, Settings, snapstart, table, using
 from neonkit.query import _compiler as compiler
 from psycopg import conninfo
 
-from tests.kit.support import snapshot_restore_py
+from tests.kit.support import app, snapshot_restore_py
 from tests.kit.support.proxy import FaultProxy
 
 
@@ -35,17 +36,17 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 @pytest.fixture
-def proxy(database_url: str) -> Iterator[FaultProxy]:
+def proxy(notes_url: str) -> Iterator[FaultProxy]:
     """A proxy in front of the database, so that the kit's sockets are told apart by port."""
-    params = conninfo.conninfo_to_dict(database_url)
+    params = conninfo.conninfo_to_dict(notes_url)
     with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)) as p:
         yield p
 
 
 @pytest.fixture
-def sandbox_db(proxy: FaultProxy, database_url: str, settings: Settings) -> Iterator[Database]:
+def sandbox_db(proxy: FaultProxy, notes_url: str, settings: Settings) -> Iterator[Database]:
     """The sandbox's database, reached through the proxy."""
-    url = conninfo.make_conninfo(database_url, host="127.0.0.1", port=str(proxy.port))
+    url = conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
     database = Database(url, settings=settings)
     with using(database):
         yield database
@@ -54,11 +55,11 @@ def sandbox_db(proxy: FaultProxy, database_url: str, settings: Settings) -> Iter
 
 @pytest.fixture
 def snapstart_handler(
-    runtime: ModuleType, lambda_env: None, todos_db: Database, sandbox_db: Database
+    runtime: ModuleType, app_env: None, notes_db: Database, sandbox_db: Database
 ) -> Handler:
-    """The todos function, imported as Lambda's init would, with the hooks installed: by its
-    app.py at module level, or here (install() registers once per runtime)."""
-    handler = load_handler("ApiFunction")
+    """The fixture app's function, imported as Lambda's init would, with the hooks installed:
+    by its app.py at module level, or here (install() registers once per runtime)."""
+    handler = load_handler(app.FUNCTION, template=app.TEMPLATE)
     assert snapstart.install() is True
     return handler
 
@@ -87,24 +88,23 @@ def sockets_to(port: int) -> set[int]:
     return connected
 
 
-def get(handler: Handler, todo_id: int) -> int:
-    event = load_event("todos_get_found")
-    event["pathParameters"] = {"id": str(todo_id)}
-    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/todos/{todo_id}"
-    return int(handler(event, LambdaContext())["statusCode"])
+def get(handler: Handler, note_id: int) -> int:
+    return int(
+        handler(app.event("notes_get_found", note_id=note_id), LambdaContext())["statusCode"]
+    )
 
 
 def test_no_socket_crosses_the_snapshot_and_a_restored_sandbox_reconnects(
     runtime: ModuleType,
     snapstart_handler: Handler,
     sandbox_db: Database,
-    todos_db: Database,
+    notes_db: Database,
     proxy: FaultProxy,
 ) -> None:
     # GIVEN a handler whose init served a request (a connection is open)
-    todo_id = int(todos_db.value("INSERT INTO todos (title) VALUES ('x') RETURNING id"))
+    note_id = int(notes_db.value("INSERT INTO notes (title) VALUES ('x') RETURNING id"))
     with using(sandbox_db):
-        assert get(snapstart_handler, todo_id) == 200
+        assert get(snapstart_handler, note_id) == 200
     assert sandbox_db.connected
     assert len(sockets_to(proxy.port)) == 1
 
@@ -116,17 +116,37 @@ def test_no_socket_crosses_the_snapshot_and_a_restored_sandbox_reconnects(
     assert sockets_to(proxy.port) == set()
     assert not sandbox_db.connected
 
-    # WHEN a sandbox is restored from it, THEN its jitter is re-seeded and the next request
-    # connects anew and succeeds
-    rng = sandbox_db.connector.rng
-    state = rng.getstate()
+    # WHEN a sandbox is restored from it, THEN the next request connects anew and succeeds,
+    # with retry jitter drawn from the OS (no generator state was cloned by the snapshot)
     accepted = proxy.accepted
     with using(sandbox_db):
         runtime.restore()
-        assert rng.getstate() != state
-        assert get(snapstart_handler, todo_id) == 200
+        assert isinstance(sandbox_db.connector.rng, random.SystemRandom)
+        assert get(snapstart_handler, note_id) == 200
     assert proxy.accepted == accepted + 1
     assert len(sockets_to(proxy.port)) == 1
+
+
+def test_an_early_connect_under_way_is_waited_for_and_closed_before_the_snapshot(
+    runtime: ModuleType, app_env: None, proxy: FaultProxy, notes_url: str, settings: Settings
+) -> None:
+    # GIVEN init started connecting early (NEONKIT_PRECONNECT=on: SnapStart's auto is off)
+    url = conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
+    database = Database(url, settings=replace(settings, preconnect=True))
+    with using(database):
+        assert snapstart.install() is True
+        database.preconnect()
+        # WHEN Lambda takes the snapshot at once, THEN the hook waited for the connection
+        # and closed it: no socket of the process leads to the database
+        runtime.take_snapshot()
+    assert proxy.accepted == 1
+    assert sockets_to(proxy.port) == set()
+    assert not database.connected
+    with using(database):
+        runtime.restore()
+        assert database.value("SELECT 1") == 1  # a restored sandbox connects anew
+    assert proxy.accepted == 2
+    database.close()
 
 
 def test_a_connection_left_open_at_restore_is_dropped(
@@ -139,7 +159,7 @@ def test_a_connection_left_open_at_restore_is_dropped(
     assert sockets_to(proxy.port) == set()
 
 
-def test_install_registers_its_hooks_once(runtime: ModuleType, lambda_env: None) -> None:
+def test_install_registers_its_hooks_once(runtime: ModuleType, app_env: None) -> None:
     assert snapstart.install() is True
     assert snapstart.install() is True
     assert len(runtime.before_snapshot) == 1
@@ -147,7 +167,7 @@ def test_install_registers_its_hooks_once(runtime: ModuleType, lambda_env: None)
 
 
 def test_before_the_snapshot_the_builder_sql_is_compiled(
-    runtime: ModuleType, lambda_env: None
+    runtime: ModuleType, app_env: None
 ) -> None:
     query = table("snapstart_warm_only").select("id").where("id", 1)
     snapstart.install(query)
@@ -158,7 +178,7 @@ def test_before_the_snapshot_the_builder_sql_is_compiled(
     assert compiler.cache_info().misses == misses + 1  # the request finds it compiled
 
 
-def test_after_restore_the_random_module_is_reseeded(runtime: ModuleType, lambda_env: None) -> None:
+def test_after_restore_the_random_module_is_reseeded(runtime: ModuleType, app_env: None) -> None:
     snapstart.install()
     random.seed(7)
     runtime.restore()
@@ -178,7 +198,7 @@ def test_outside_lambda_install_does_nothing_and_opens_no_socket(
 
 
 def test_without_the_runtime_module_install_does_nothing(
-    lambda_env: None, monkeypatch: pytest.MonkeyPatch
+    app_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)
     assert snapstart.install() is False

@@ -5,15 +5,18 @@ tests/conftest.py, which also runs the integration suite through it. Every fixtu
 with a visible reason where PgBouncer is not installed, or fails where NEONKIT_REQUIRE_PGBOUNCER=1.
 
 Figures a test measures go through `report(name, value, unit)`: printed, shown in the run's
-summary, and appended to bench/results/pooler_figures.json.
+summary, and written to pooler_figures.json in pytest's cache folder (.pytest_cache/d/neonkit),
+or in a temporary folder when the cache is off; the summary names the file.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,9 +27,8 @@ from neonkit import Database, Settings
 
 from tests.kit.support.proxy import FaultProxy
 
-FIGURES = Path(__file__).resolve().parents[3] / "bench" / "results" / "pooler_figures.json"
 _RUN = time.strftime("%Y-%m-%dT%H:%M:%S")
-_reported: list[str] = []
+_figures: list[dict[str, Any]] = []
 
 # Tight budgets, so that a fault costs seconds, not minutes.
 TIGHT = Settings(query_timeout=2, connect_timeout=2, connect_deadline=4)
@@ -49,35 +51,36 @@ def report(request: pytest.FixtureRequest) -> Report:
             "python": platform.python_version(),
             "run": _RUN,
         }
-        FIGURES.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else []
-        except json.JSONDecodeError:
-            figures = []
-        FIGURES.write_text(json.dumps([*figures, entry], indent=1) + "\n")
-        line = f"{name}: {value:.1f} {unit}"
-        _reported.append(line)
-        print(f"[figure] {line}")
+        _figures.append(entry)
+        print(f"[figure] {name}: {value:.1f} {unit}")
 
     return record
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _reported:
-        terminalreporter.write_sep("-", f"pooler figures (also in {FIGURES.name})")
-        for line in _reported:
-            terminalreporter.write_line(line)
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """This run's figures, in the summary and in one file (never under the project's bench/)."""
+    if not _figures:
+        return
+    cache = getattr(config, "cache", None)
+    folder = cache.mkdir("neonkit") if cache is not None else Path(tempfile.mkdtemp())
+    path = Path(folder) / "pooler_figures.json"
+    path.write_text(json.dumps(_figures, indent=1) + "\n")
+    terminalreporter.write_sep("-", f"pooler figures (also in {path})")
+    for entry in _figures:
+        terminalreporter.write_line(f"{entry['name']}: {entry['value']:.1f} {entry['unit']}")
 
 
 @pytest.fixture
 def bouncers(direct_url: str) -> Iterator[Callable[..., PgBouncer]]:
-    """Start PgBouncers of the test's own (pool size 1, restarts, ...): `bouncers(pool_size=1)`.
-    The first call skips (or fails) the test where PgBouncer is missing, so the direct
-    variants of a test still run there."""
+    """Start PgBouncers of the test's own (pool size 1, restarts, ...): `bouncers(pool_size=1)`,
+    in front of this run's database or of `upstream` (a proxy in front of it, say). The first
+    call skips (or fails) the test where PgBouncer is missing, so the direct variants of a
+    test still run there."""
     started: list[PgBouncer] = []
 
-    def start(**options: Any) -> PgBouncer:
-        bouncer = PgBouncer(direct_url, binary=require_pgbouncer(), **options).start()
+    def start(upstream: str | None = None, **options: Any) -> PgBouncer:
+        binary = require_pgbouncer()
+        bouncer = PgBouncer(upstream or direct_url, binary=binary, **options).start()
         started.append(bouncer)
         return bouncer
 
@@ -113,7 +116,7 @@ def databases() -> Iterator[Callable[..., Database]]:
     def make(url: str, *, pooled: bool = True, **settings: Any) -> Database:
         name = settings.pop("application_name", f"neonkit-pooler-{len(made)}")
         database = Database(
-            url, settings=TIGHT.but(pooled=pooled, application_name=name, **settings)
+            url, settings=replace(TIGHT, pooled=pooled, application_name=name, **settings)
         )
         made.append(database)
         return database

@@ -24,13 +24,13 @@ from neonkit import (
 )
 
 from tests.kit.support.proxy import FaultProxy
+from tests.kit.support.waiting import MARGIN, quiet, wait_until
 
 pytestmark = pytest.mark.pooler
 
 Admin = psycopg.Connection[tuple[Any, ...]]
 Report = Callable[[str, float, str], None]
 Proxies = Callable[[str], tuple[FaultProxy, str]]
-MARGIN = 1.0  # seconds of slack on top of a configured budget
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def test_black_hole_on_a_write_times_out_then_recovers(
 
     proxy.heal()  # what the network held is delivered now, as TCP retransmission would
     assert db.value("SELECT 2 AS two") == 2
-    time.sleep(0.2)
+    wait_until(lambda: quiet(direct), "the server finished what reached it")
     assert rows(direct, tag) <= 1
 
 
@@ -240,7 +240,7 @@ def test_reset_during_a_write_is_not_resent(
 
     assert isinstance(error, ConnectionLostError), error
     assert db.connector.attempts == attempts  # no new connection, so nothing was resent
-    time.sleep(0.2)  # anything still in flight lands
+    wait_until(lambda: quiet(direct), "the server finished what reached it")
     assert rows(direct, tag) == expected_rows
     report(
         f"reset {when} ({shape}, via {upstream.kind}): time to ConnectionLostError",

@@ -29,11 +29,12 @@ from neonkit import (
     UnavailableError,
 )
 
+from tests.kit.support.waiting import MARGIN, wait_until
+
 pytestmark = pytest.mark.pooler
 
 Admin = psycopg.Connection[tuple[Any, ...]]
 Report = Callable[[str, float, str], None]
-MARGIN = 1.0  # seconds of slack on top of a configured budget
 
 
 def scalar(conn: Admin, query: str, params: Any = None) -> Any:
@@ -317,13 +318,17 @@ def pool_held(bouncer: PgBouncer, admin: Admin) -> Iterator[None]:
     sleeping = threading.Thread(target=sleep, daemon=True)
     sleeping.start()
     try:
-        deadline = time.monotonic() + 5
-        while not admin.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pool-holder'"
-            " AND state = 'active' AND query LIKE '%pg_sleep%'"
-        ).fetchone():
-            assert time.monotonic() < deadline, "the holder never started"
-            time.sleep(0.02)
+        wait_until(
+            lambda: (
+                admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pool-holder'"
+                    " AND state = 'active' AND query LIKE '%pg_sleep%'"
+                ).fetchone()
+                is not None
+            ),
+            "the holder started its long statement",
+            within=5,
+        )
         yield
     finally:
         admin.execute(
@@ -368,3 +373,42 @@ def test_a_full_pool_is_a_query_timeout_within_the_budget(
     report(f"full pool, {call}: time to QueryTimeoutError", elapsed * 1000, "ms")
     timeout = db.connector.settings.query_timeout
     assert timeout <= elapsed < timeout + MARGIN
+
+
+# -- the caller's identity -----------------------------------------------------------------
+
+WHO = "SELECT current_setting('neonkit.user_id', true) AS who, pg_backend_pid() AS pid"
+
+
+def test_identities_never_leak_between_clients_of_one_server_connection(
+    bouncers: Callable[..., PgBouncer], databases: Callable[..., Database], report: Report
+) -> None:
+    """Fault: two sandboxes share PgBouncer's only server connection (pool size 1), each
+    running statements and transactions as its own user (`db.as_user`), interleaved, then
+    with no user. Expected: each sees only its own identity, on the same server process,
+    and none once outside its block (set_config(..., true) ends at COMMIT). Control: a
+    session-level set_config from a plain client does leak, so the check can fail. Figure:
+    interleaved statements checked."""
+    bouncer = bouncers(pool_size=1)
+    alice, bob = databases(bouncer.url), databases(bouncer.url)
+    pids, checked = set(), 0
+    for round_ in range(10):
+        for db, user in ((alice, "alice"), (bob, "bob")):
+            with db.as_user(user):
+                row = db.one(WHO)
+                assert row is not None
+                assert row["who"] == user, (round_, user, row)
+                pids.add(row["pid"])
+                with db.transaction() as tx:
+                    assert tx.value("SELECT current_setting('neonkit.user_id', true)") == user
+            other = bob if db is alice else alice
+            assert other.value("SELECT current_setting('neonkit.user_id', true)") in (None, "")
+            checked += 3
+    assert len(pids) == 1  # one server connection served both users throughout
+    report("identities checked on one shared server connection", checked, "statements")
+
+    # Control: a session-level setting (what the kit never does) leaks to the next client
+    with psycopg.connect(bouncer.url, autocommit=True, prepare_threshold=None) as careless:
+        careless.execute("SELECT set_config('neonkit.user_id', 'mallory', false)")
+        assert alice.value("SELECT current_setting('neonkit.user_id', true)") == "mallory"
+        careless.execute("RESET neonkit.user_id")

@@ -19,10 +19,10 @@ from localdev.testing import PgBouncer
 from neonkit import Database
 
 from tests.kit.support.proxy import FaultProxy
+from tests.kit.support.waiting import hung_up, terminate, wait_until
 
 pytestmark = pytest.mark.pooler
 
-FROZEN = 0.1  # seconds the "sandbox" stays frozen after the fault, before the next call
 Admin = psycopg.Connection[tuple[Any, ...]]
 Report = Callable[[str, float, str], None]
 
@@ -47,15 +47,6 @@ def rows(direct: Admin, tag: str) -> int:
     row = direct.execute("SELECT count(*) FROM pooler_writes WHERE tag = %s", [tag]).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def terminate(admin: Admin, pid: int) -> None:
-    """pg_terminate_backend, then wait until the process is gone (as Neon's suspend does)."""
-    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-    deadline = time.monotonic() + 5
-    while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
-        assert time.monotonic() < deadline, f"backend {pid} did not exit"
-        time.sleep(0.01)
 
 
 def after_fault(
@@ -96,7 +87,8 @@ def test_backend_terminated_while_frozen(
     old_pid = backend_pid(db)
 
     terminate(admin, old_pid)
-    time.sleep(FROZEN)
+    if path == "postgres":  # through PgBouncer, the pooler absorbs the loss
+        wait_until(lambda: hung_up(db), "the server's hang-up reached the client")
 
     new_pid, reconnects, attempts = after_fault(
         db, first, direct, report, f"terminated backend via {path}"
@@ -123,7 +115,7 @@ def test_pgbouncer_restarted_while_frozen(
     old_pid = backend_pid(db)
 
     bouncer.restart()
-    time.sleep(FROZEN)
+    wait_until(lambda: hung_up(db), "PgBouncer's hang-up reached the client")
 
     new_pid, reconnects, attempts = after_fault(db, first, direct, report, "PgBouncer restart")
     assert new_pid != old_pid
@@ -153,7 +145,7 @@ def test_network_closed_every_connection_while_frozen(
     old_pid = backend_pid(db)
 
     proxy.close_all()
-    time.sleep(FROZEN)
+    wait_until(lambda: hung_up(db), "the network's hang-up reached the client")
 
     new_pid, reconnects, attempts = after_fault(db, first, direct, report, f"closed via {path}")
     assert (reconnects, attempts) == (1, 1)

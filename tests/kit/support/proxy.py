@@ -32,6 +32,7 @@ T = TypeVar("T")
 _CHUNK = 65536
 _HIGH_WATER = 1 << 20  # stop reading a side while this much is waiting for the other
 _REOPEN_RETRY = 0.05  # seconds between attempts to listen again on the same port
+_FLUSH = b"H\x00\x00\x00\x04"  # PostgreSQL's Flush message: send what you have
 
 
 class FaultProxy:
@@ -299,9 +300,12 @@ class FaultProxy:
             self._flush_eof(link, pipe)
             return
         from_client = pipe is link.up
-        if from_client and link.server_spoke_last:
-            self.flights += 1
-        link.server_spoke_last = not from_client
+        # A Flush alone (psycopg sends one at the end of a pipeline, while the answers are on
+        # their way) asks for nothing new: it is not a request flight.
+        if not (from_client and data.replace(_FLUSH, b"") == b""):
+            if from_client and link.server_spoke_last:
+                self.flights += 1
+            link.server_spoke_last = not from_client
         if link.reset_after is not None and link.reset_from_client == from_client:
             if len(data) >= link.reset_after:
                 data = data[: link.reset_after]

@@ -6,7 +6,8 @@ import random
 import socket
 
 import pytest
-from neonkit._connection import Backoff, Connector, is_transient
+from neonkit._connector import Backoff, Connector
+from neonkit._failures import is_transient
 from neonkit._settings import Settings
 from neonkit.errors import ConfigurationError, ConnectError
 
@@ -100,6 +101,6 @@ def test_a_pooler_declared_by_setting_is_checked_too() -> None:
     assert Connector(Settings(url=url, pooled=False)).target().pooled is False
 
 
-def test_application_name_and_timeouts_reach_the_connection_string() -> None:
+def test_the_function_name_reaches_the_connection_string() -> None:
     target = Connector(Settings(url="postgresql://a@h/db", application_name="fn")).target()
     assert target.url.params["application_name"] == "fn"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from neonkit import _dsn as dsn
 from neonkit._dsn import DatabaseUrl, neon_defaults, neon_host
 from neonkit.errors import ConfigurationError
 
@@ -63,13 +64,21 @@ def test_key_value_strings_parse_too() -> None:
     assert "p w" not in str(url)
 
 
-def test_neon_hosts_get_secure_low_latency_defaults() -> None:
+@pytest.mark.parametrize("bundle", ["/etc/ssl/certs/ca-certificates.crt", None])
+def test_neon_hosts_get_secure_low_latency_defaults(
+    bundle: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a machine with (or without) a CA bundle to verify the server's certificate
+    monkeypatch.setattr(dsn, "system_ca_bundle", lambda: bundle)
     defaults = neon_defaults(DatabaseUrl.parse(DIRECT))
     assert defaults["channel_binding"] == "require"
     assert defaults["sslnegotiation"] == "direct"
-    assert defaults["sslmode"] in ("verify-full", "require")
-    if defaults["sslmode"] == "verify-full":
-        assert defaults["sslrootcert"]
+    if bundle is None:
+        assert defaults["sslmode"] == "require"
+        assert "sslrootcert" not in defaults
+    else:
+        assert defaults["sslmode"] == "verify-full"
+        assert defaults["sslrootcert"] == bundle
     assert neon_defaults(DatabaseUrl.parse("postgresql://u@localhost/db")) == {}
 
 

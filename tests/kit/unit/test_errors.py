@@ -39,9 +39,3 @@ def test_sqlstate_is_kept() -> None:
 def test_secret_is_redacted_plain_and_url_encoded() -> None:
     result = errors.translate(pg.UndefinedTable("p@ss w0rd and p%40ss%20w0rd"), secret="p@ss w0rd")
     assert "w0rd" not in str(result)
-
-
-def test_unavailable_errors_carry_a_retry_hint() -> None:
-    for cls in (errors.ConnectError, errors.ConnectionLostError, errors.QueryTimeoutError):
-        assert issubclass(cls, errors.UnavailableError)
-        assert cls.retry_after >= 1

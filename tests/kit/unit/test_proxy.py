@@ -116,6 +116,16 @@ def test_one_round_trip_is_one_flight(proxy: FaultProxy) -> None:
         assert proxy.flights == 4
 
 
+def test_a_flush_alone_is_not_a_flight(proxy: FaultProxy) -> None:
+    flush = b"H\x00\x00\x00\x04"  # what psycopg sends at a pipeline's end
+    with connect(proxy) as sock:
+        round_trip(sock, b"request")
+        assert round_trip(sock, flush) == flush  # the echo server answers even that
+        assert proxy.flights == 1
+        round_trip(sock, b"another request")
+        assert proxy.flights == 2
+
+
 def test_latency_is_added_each_way(proxy: FaultProxy) -> None:
     with connect(proxy) as sock:
         round_trip(sock, b"warm")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from neonkit._settings import SETTINGS, Settings
+from neonkit._settings import VARIABLES, Settings
 from neonkit.errors import ConfigurationError
 
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
+    assert settings == Settings()  # each default is written once, on its field
     assert settings.url is None
     assert settings.secret is None
     assert settings.pooled is None
@@ -20,6 +21,27 @@ def test_defaults() -> None:
     assert settings.connect_deadline == 10
     assert settings.query_timeout == 10
     assert settings.idle_ping_after == 60
+    assert settings.preconnect is None
+
+
+@pytest.mark.parametrize("name", sorted(VARIABLES))
+def test_an_empty_variable_means_unset(name: str) -> None:
+    # `sam local invoke` passes DATABASE_URL="" for a variable the template leaves empty
+    assert Settings.from_env({name: ""}) == Settings()
+    assert Settings.from_env({name: "  "}) == Settings()
+
+
+def test_an_empty_url_leaves_the_secret_in_charge() -> None:
+    settings = Settings.from_env(
+        {"DATABASE_URL": "", "DATABASE_SECRET": "arn:aws:secretsmanager:x"}
+    )
+    assert settings.url is None
+    assert settings.secret == "arn:aws:secretsmanager:x"
+
+
+def test_every_variable_sets_a_field() -> None:
+    fields = {field for field, _ in VARIABLES.values()}
+    assert fields == set(Settings.__dataclass_fields__)
 
 
 def test_url_wins_over_secret() -> None:
@@ -35,8 +57,8 @@ def test_tristates(raw: str, expected: bool | None) -> None:
 
 
 def test_application_name_comes_from_the_function_name() -> None:
-    env = {"AWS_LAMBDA_FUNCTION_NAME": "todos-api"}
-    assert Settings.from_env(env).application_name == "todos-api"
+    env = {"AWS_LAMBDA_FUNCTION_NAME": "notes-api"}
+    assert Settings.from_env(env).application_name == "notes-api"
 
 
 @pytest.mark.parametrize(
@@ -63,7 +85,7 @@ def test_dotenv_fills_gaps_outside_lambda_only(
         "DATABASE_URL=postgresql://from-dotenv\nNEONKIT_QUERY_TIMEOUT=3\n"
     )
     monkeypatch.chdir(tmp_path)
-    for name in SETTINGS:
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     assert Settings.from_env().url == "postgresql://from-dotenv"
@@ -71,6 +93,10 @@ def test_dotenv_fills_gaps_outside_lambda_only(
 
     monkeypatch.setenv("DATABASE_SECRET", "arn:aws:secretsmanager:us-east-1:1:secret:db")
     assert Settings.from_env().url is None  # the environment chose a secret: .env stays out
+
+    monkeypatch.setenv("DATABASE_SECRET", "")  # as `sam local invoke` passes them
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert Settings.from_env().url == "postgresql://from-dotenv"  # empty ones are unset
 
     monkeypatch.delenv("DATABASE_SECRET")
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")

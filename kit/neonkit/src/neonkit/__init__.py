@@ -4,8 +4,10 @@ Usage: `db.all(table("todos").where("done", False).order_by("id").limit(20))`, w
 `table` imported from here. The README shows the rest.
 """
 
-from ._database import Database, db, using
+from ._current import db, using
+from ._database import Database
 from ._dsn import DatabaseUrl
+from ._identity import USER_ID_SETTING
 from ._settings import Settings
 from ._transaction import Deferred, Transaction
 from .errors import (
@@ -29,6 +31,7 @@ from .errors import (
 from .query import Raw, raw, table
 
 __all__ = [
+    "USER_ID_SETTING",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",

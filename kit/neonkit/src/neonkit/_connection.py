@@ -1,98 +1,125 @@
-"""Opening connections: the target URL, retries with backoff and jitter, and liveness checks.
+"""A Database's one connection: opened lazily (or early, in the background), replaced when stale.
 
-`Connector.connect()` is the only place that opens a socket. It retries only what is
-transient (refused, timed out, a compute waking, a server starting or shutting down) within
-a deadline; authentication and configuration errors fail at once, except that a password
-from a secret is fetched again once when the server rejects it (rotation).
+- `get()` hands out a live connection: one the server or pooler closed while the sandbox was
+  frozen is noticed without a round trip (its socket is readable) and replaced; before a write
+  after `idle_ping_after` idle seconds, a ping proves it alive, so that a write is never sent
+  into a connection that died silently.
+- `preconnect()` opens it in a background thread while the function's imports run; `get()`
+  waits for that, or connects itself if it failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import math
-import random
+import os
 import select
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg.rows import DictRow, dict_row
+from psycopg.pq import TransactionStatus
 
-from . import _secrets as secrets
-from ._dsn import DatabaseUrl, neon_defaults
-from ._settings import Settings
-from .errors import ConfigurationError, ConnectError
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters.base import BaseProvider
+from ._connector import Connector, allow_prepared_statements
+from ._psycopg_private import KitConnection
+from ._settings import in_lambda_runtime
 
 logger = logging.getLogger("neonkit")
 
-# Lower-case fragments of libpq/PgBouncer/Neon messages for failures that pass with time.
-_TRANSIENT = (
-    "connection refused",
-    "timeout expired",
-    "timed out",
-    "could not connect to server",
-    "could not receive data",
-    "could not send",
-    "server closed the connection unexpectedly",
-    "connection reset",
-    "no route to host",
-    "network is unreachable",
-    "temporary failure in name resolution",
-    "the database system is starting up",
-    "the database system is shutting down",
-    "the database system is in recovery mode",
-    "terminating connection",
-    "couldn't connect to compute node",
-    "could not wake",
-    "compute is starting",
-    "too many clients",
-    "too many connections",
-    "no more connections allowed",
-    "pgbouncer cannot connect to server",
-    "server login has been failing",
-    "query_wait_timeout",
-)
-# Checked first: these never pass by waiting.
-_PERMANENT = (
-    "password authentication failed",
-    "authentication failed",
-    "no pg_hba.conf entry",
-    "does not exist",
-    "endpoint is disabled",
-    "endpoint id is not specified",
-    "unsupported startup parameter",
-    "invalid",
-    "certificate",
-    "channel binding",
-    "does not support ssl",
-)
 
+class LiveConnection:
+    """Holds the connection, when it was last used, and how often it was replaced."""
 
-def is_transient(exc: BaseException) -> bool:
-    """Whether a failed connection attempt is worth another try."""
-    text = str(exc).lower()
-    if any(fragment in text for fragment in _PERMANENT):
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.reconnects = 0  # connections replaced after going stale, for tests and benchmarks
+        self._conn: KitConnection | None = None
+        self._last_used = 0.0
+        self._preconnect: _Preconnect | None = None
+
+    @property
+    def current(self) -> KitConnection | None:
+        """The open connection, if any (a preconnect still running does not count)."""
+        conn = self._conn
+        return conn if conn is not None and not conn.closed else None
+
+    def get(self, *, write: bool, deadline: float | None = None) -> tuple[KitConnection, bool]:
+        """A live connection, and whether it was opened for this call (a fresh one).
+        `deadline`: the clock value by which a new connection must be made."""
+        conn = self._conn if self._conn is not None else self._take_preconnected()
+        if conn is not None and self._stale(conn, write=write):
+            self.close()
+            conn = None
+        fresh = conn is None
+        if conn is None:
+            conn = self.connector.connect(deadline=deadline)
+            self._last_used = time.monotonic()
+        self._conn = conn
+        allow_prepared_statements(conn)
+        return conn, fresh
+
+    def touch(self) -> None:
+        self._last_used = time.monotonic()
+
+    def leave_idle(self, conn: KitConnection) -> None:
+        """After a failure: roll back what is open, or drop a connection that cannot."""
+        if conn.closed or conn.broken:
+            self.close()
+            return
+        try:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            self.close()
+
+    def close(self) -> None:
+        """Close the connection (and one a preconnect opened); the next `get()` opens anew."""
+        conn, self._conn = self._conn, None
+        preconnected = self._take_preconnected()
+        for item in (conn, preconnected):
+            if item is not None:
+                with contextlib.suppress(Exception):
+                    item.close()
+
+    # -- opening early -------------------------------------------------------------------
+
+    def preconnect(self) -> None:
+        """Start connecting in a background thread (once), if the settings want it: by
+        default only inside Lambda's runtime, and not in a SnapStart init (the snapshot must
+        hold no socket)."""
+        wanted = self.connector.settings.preconnect
+        if wanted is None:
+            snap_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+            wanted = in_lambda_runtime() and not snap_start
+        if wanted and self._conn is None and self._preconnect is None:
+            self._preconnect = _Preconnect(self.connector)
+
+    def _take_preconnected(self) -> KitConnection | None:
+        """Wait for a running preconnect and take its connection (None if it failed)."""
+        preconnect, self._preconnect = self._preconnect, None
+        if preconnect is None:
+            return None
+        conn = preconnect.result()
+        self._last_used = preconnect.finished  # idle since then, as far as pings go
+        return conn
+
+    # -- staleness -----------------------------------------------------------------------
+
+    def _stale(self, conn: KitConnection, *, write: bool) -> bool:
+        if conn.closed:  # closed by the kit after a failure: nothing to report
+            return True
+        if looks_dead(conn):
+            logger.info("connection was closed while idle; reconnecting")
+            self.reconnects += 1
+            return True
+        if write and time.monotonic() - self._last_used > self.connector.settings.idle_ping_after:
+            try:
+                conn.execute("")
+            except psycopg.Error:
+                logger.info("idle connection failed its ping; reconnecting")
+                self.reconnects += 1
+                return True
         return False
-    return any(fragment in text for fragment in _TRANSIENT)
-
-
-def is_auth_failure(exc: BaseException) -> bool:
-    return "password authentication failed" in str(exc).lower()
-
-
-class KitConnection(psycopg.Connection[DictRow]):
-    """A psycopg connection whose every wait is bounded by `query_timeout` seconds."""
-
-    query_timeout: float | None = None
-    poller: select.poll | None = None  # watches the socket for a hang-up between statements
-
-    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
-        return super().wait(gen, interval, self.query_timeout if timeout is None else timeout)
 
 
 def looks_dead(conn: KitConnection) -> bool:
@@ -112,127 +139,23 @@ def looks_dead(conn: KitConnection) -> bool:
         return True
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with jitter: each delay in [d/2, d], d doubling up to `cap`."""
+class _Preconnect:
+    """One connection attempt (with the connector's retries) in a daemon thread."""
 
-    base: float = 0.1
-    cap: float = 2.0
+    def __init__(self, connector: Connector) -> None:
+        self._connector = connector
+        self._connection: KitConnection | None = None
+        self.finished = 0.0  # when it connected (time.monotonic())
+        self._thread = threading.Thread(target=self._run, name="neonkit-preconnect", daemon=True)
+        self._thread.start()
 
-    def delays(self, rng: random.Random) -> Iterator[float]:
-        attempt = 0
-        while True:
-            ceiling = min(self.cap, self.base * 2**attempt)
-            yield ceiling / 2 + rng.uniform(0, ceiling / 2)
-            attempt += 1
+    def _run(self) -> None:
+        try:
+            self._connection = self._connector.connect()
+            self.finished = time.monotonic()
+        except Exception as exc:  # never raise in INIT: the first statement connects itself
+            logger.warning("connecting early failed; the first statement will connect: %s", exc)
 
-
-class Connector:
-    """Knows where the database is and how to open a connection to it."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        secret_provider: BaseProvider | None = None,
-        backoff: Backoff = Backoff(),
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.settings = settings
-        self.secret_provider = secret_provider
-        self.backoff = backoff
-        self.sleep = sleep
-        self.clock = clock
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self.attempts = 0  # connection attempts made, for tests and benchmarks
-        self.current: Target | None = None  # what the open connection was made with
-
-    def target(self, *, refresh_secret: bool = False) -> Target:
-        """The URL to connect to, with defaults applied and pooler rules checked."""
-        settings = self.settings
-        if settings.url:
-            url, source = DatabaseUrl.parse(settings.url), "DATABASE_URL"
-        elif settings.secret:
-            text = secrets.fetch_url(
-                settings.secret,
-                max_age=settings.secret_max_age,
-                force=refresh_secret,
-                provider=self.secret_provider,
-            )
-            url, source = DatabaseUrl.parse(text, source="DATABASE_SECRET"), "DATABASE_SECRET"
-        else:
-            raise ConfigurationError(
-                "no database configured: set DATABASE_URL (or DATABASE_SECRET in AWS); "
-                "locally, `make dev` starts an embedded PostgreSQL for you"
-            )
-        pooled = url.is_neon_pooler if settings.pooled is None else settings.pooled
-        if pooled and "options" in url.params:
-            raise ConfigurationError(
-                f"{source} points at a transaction-mode pooler and sets startup 'options' "
-                f"({url.params['options']!r}); the pooler refuses them ('unsupported startup "
-                "parameter: options'). Set per-transaction values with "
-                "db.transaction(statement_timeout_ms=...) (SET LOCAL), set role defaults with "
-                "ALTER ROLE ... SET, or use the direct (non-pooler) URL."
-            )
-        url = url.with_defaults(**neon_defaults(url))
-        if settings.application_name:
-            url = url.with_defaults(application_name=settings.application_name[:63])
-        return Target(url, pooled=pooled, from_secret=source == "DATABASE_SECRET")
-
-    def connect(self) -> KitConnection:
-        """Open a connection, retrying transient failures until the deadline."""
-        started = self.clock()
-        deadline = started + self.settings.connect_deadline
-        target = self.target()
-        delays = self.backoff.delays(self.rng)
-        refreshed = False
-        while True:
-            self.attempts += 1
-            remaining = deadline - self.clock()
-            try:
-                conn = self._open(
-                    target, timeout=max(2, min(self.settings.connect_timeout, math.ceil(remaining)))
-                )
-                self.current = target
-                return conn
-            except psycopg.Error as exc:
-                message = target.url.redact(str(exc).strip())
-                if is_auth_failure(exc) and target.from_secret and not refreshed:
-                    logger.warning("password rejected; fetching the secret again")
-                    target, refreshed = self.target(refresh_secret=True), True
-                    continue
-                if not is_transient(exc):
-                    raise ConnectError(f"cannot connect to {target.url.host}: {message}") from None
-                delay = next(delays)
-                if self.clock() + delay >= deadline:
-                    elapsed = self.clock() - started
-                    raise ConnectError(
-                        f"could not connect to {target.url.host} within {elapsed:.1f}s "
-                        f"({self.attempts} attempts): {message}"
-                    ) from None
-                logger.info("connect attempt failed, retrying in %.2fs: %s", delay, message)
-                self.sleep(delay)
-
-    def _open(self, target: Target, *, timeout: int) -> KitConnection:
-        settings = self.settings
-        prepare = settings.prepare if settings.prepare is not None else not target.pooled
-        conn = KitConnection.connect(
-            target.url.with_params(connect_timeout=str(timeout)).conninfo(),
-            autocommit=True,
-            row_factory=dict_row,
-            prepare_threshold=5 if prepare else None,
-            cursor_factory=psycopg.ClientCursor if settings.client_binding else psycopg.Cursor,
-        )
-        conn.query_timeout = settings.query_timeout
-        return conn
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where to connect: the URL with defaults applied, and what kind of endpoint it is."""
-
-    url: DatabaseUrl
-    pooled: bool
-    from_secret: bool
+    def result(self) -> KitConnection | None:
+        self._thread.join()  # bounded: the connector gives up at its deadline
+        return self._connection

@@ -86,9 +86,6 @@ class DatabaseUrl:
         """Add parameters the string does not set itself (the user's choice wins)."""
         return DatabaseUrl({**params, **self.params}, self._secret)
 
-    def without(self, *keys: str) -> DatabaseUrl:
-        return DatabaseUrl({k: v for k, v in self.params.items() if k not in keys}, self._secret)
-
     def conninfo(self) -> str:
         """The real connection string, for libpq only: never log it."""
         return pg_conninfo.make_conninfo("", **self.params)

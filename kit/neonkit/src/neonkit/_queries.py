@@ -1,23 +1,25 @@
 """What callers hand the database: SQL text, a psycopg.sql object, or a built query; and
-whether it only reads (a read may be retried on a new connection, a write never is)."""
+whether it only reads (a read may be resent on a new connection, a write only if the caller
+says it is idempotent)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, LiteralString, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, LiteralString, NamedTuple, Protocol
 
+import psycopg
 from psycopg import sql
 
 from .errors import QueryBuildError
 
 Row = dict[str, Any]
-Params = Sequence[Any] | dict[str, Any] | None
+Params = Sequence[Any] | Mapping[str, Any] | None
 
-READ_KEYWORDS = ("select", "show", "values", "table", "explain")
+_READ_KEYWORDS = ("select", "show", "values", "table", "explain")
 
 
-class Compiled(Protocol):
-    """What a built query hands to the database (see `neonkit.query`)."""
+class CompiledSql(Protocol):
+    """What a built query compiles to (`neonkit.query`'s `Compiled` is one)."""
 
     @property
     def text(self) -> str: ...
@@ -27,19 +29,29 @@ class Compiled(Protocol):
     def reads_only(self) -> bool: ...
 
 
-class Compilable(Protocol):
-    def compile(self) -> Compiled: ...
+class BuiltQuery(Protocol):
+    """A query builder's statement (`neonkit.query`'s `Query` is one)."""
+
+    def compile(self) -> CompiledSql: ...
 
 
-Query = LiteralString | sql.Composable | Compilable
+# What `db.all()`, `db.one()`, `db.value()` and `db.execute()` take.
+Executable = LiteralString | sql.SQL | sql.Composed | BuiltQuery
 
 
-def prepare(query: Query, params: Params) -> tuple[Any, Any, bool]:
-    """(query for psycopg, parameters, whether it only reads)."""
+class Command(NamedTuple):
+    """A statement ready for psycopg, and whether it only reads."""
+
+    query: str | sql.SQL | sql.Composed
+    params: Any
+    reads_only: bool
+
+
+def command(query: Executable, params: Params) -> Command:
     if isinstance(query, str):
-        return query, params, reads_only(query)
-    if isinstance(query, sql.Composable):
-        return query, params, False
+        return Command(query, params, reads_only(query))
+    if isinstance(query, sql.SQL | sql.Composed):
+        return Command(query, params, False)
     compile_ = getattr(query, "compile", None)
     if compile_ is None:
         raise QueryBuildError(
@@ -48,25 +60,30 @@ def prepare(query: Query, params: Params) -> tuple[Any, Any, bool]:
     if params is not None:
         raise QueryBuildError("a built query carries its own parameters; do not pass params")
     compiled = compile_()
-    return compiled.text, compiled.params, compiled.reads_only
+    return Command(compiled.text, compiled.params, compiled.reads_only)
 
 
 def reads_only(text: str) -> bool:
-    """Plain SQL is treated as a read (safe to retry) only if it starts like one."""
+    """Plain SQL is treated as a read (safe to resend) only if it starts like one."""
     head = text.lstrip().lstrip("(").lstrip()[:8].lower()
-    return head.startswith(READ_KEYWORDS)
+    return head.startswith(_READ_KEYWORDS)
 
 
-def begin_statement(read_only: bool, isolation: LiteralString | None) -> LiteralString:
-    if isolation is not None and isolation.upper() not in (
-        "READ COMMITTED",
-        "REPEATABLE READ",
-        "SERIALIZABLE",
-    ):
-        raise QueryBuildError(f"unknown isolation level {isolation!r}")
-    parts: list[LiteralString] = ["BEGIN"]
-    if isolation:
-        parts.append(f"ISOLATION LEVEL {isolation.upper()}")
-    if read_only:
-        parts.append("READ ONLY")
-    return " ".join(parts)
+# How each method reads its result from psycopg's cursor.
+
+
+def fetch_all(cursor: psycopg.Cursor[Row]) -> list[Row]:
+    return cursor.fetchall()
+
+
+def fetch_one(cursor: psycopg.Cursor[Row]) -> Row | None:
+    return cursor.fetchone()
+
+
+def fetch_value(cursor: psycopg.Cursor[Row]) -> Any:
+    row = cursor.fetchone()
+    return None if row is None else next(iter(row.values()), None)
+
+
+def fetch_rowcount(cursor: psycopg.Cursor[Row]) -> int:
+    return cursor.rowcount

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from ._database import db
+from ._current import db
 from .errors import BadRequestError, PayloadTooLargeError
 from .http_errors import error_response
 

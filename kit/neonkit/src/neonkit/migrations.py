@@ -18,14 +18,14 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from ._connection import Connector
+from ._connector import Connector
 from ._dsn import DatabaseUrl
 from ._settings import Settings
 from .errors import ConnectError, NeonKitError
@@ -89,11 +89,14 @@ def migration_url(url: str) -> DatabaseUrl:
     return parsed
 
 
-def status(url: str, directory: str | Path = "migrations") -> list[Status]:
-    """Each file's state against the database's record."""
+def status(
+    url: str, directory: str | Path = "migrations", *, settings: Settings | None = None
+) -> list[Status]:
+    """Each file's state against the database's record. `settings`: the connect timeout and
+    deadline (by default from the environment, like every entry point of the kit)."""
     migrations = discover(directory)
     target = migration_url(url)
-    with _connect(target) as conn:
+    with _connect(target, settings) as conn:
         recorded = _recorded(conn)
     result = []
     for migration in migrations:
@@ -108,16 +111,22 @@ def status(url: str, directory: str | Path = "migrations") -> list[Status]:
     return result
 
 
-def migrate(url: str, directory: str | Path = "migrations", *, atomic: bool = False) -> list[str]:
+def migrate(
+    url: str,
+    directory: str | Path = "migrations",
+    *,
+    atomic: bool = False,
+    settings: Settings | None = None,
+) -> list[str]:
     """Apply pending migrations; returns the names applied by this call.
 
     `atomic=True` applies all pending files in one transaction: on failure the database is
-    left exactly as it was (what a deploy wants).
+    left exactly as it was (what a deploy wants). `settings` as for `status()`.
     """
     migrations = discover(directory)
     target = migration_url(url)
     applied: list[str] = []
-    with _connect(target) as conn:
+    with _connect(target, settings) as conn:
         _check_history(_recorded(conn), migrations)
         if atomic:
             with conn.transaction():
@@ -179,9 +188,12 @@ def _lock(conn: psycopg.Connection[dict[str, Any]]) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def _connect(target: DatabaseUrl) -> psycopg.Connection[dict[str, Any]]:
+def _connect(target: DatabaseUrl, settings: Settings | None) -> psycopg.Connection[dict[str, Any]]:
     """A session of its own, with the kit's retries (a suspended compute wakes) and defaults."""
-    connector = Connector(Settings(url=target.conninfo(), pooled=False, prepare=False))
+    base = settings or Settings.from_env()
+    connector = Connector(
+        replace(base, url=target.conninfo(), secret=None, pooled=False, prepare=False)
+    )
     try:
         conn = connector.connect()
     except ConnectError as exc:
@@ -216,10 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     directory = args.dir or settings.migrations_dir
     try:
         if args.command == "apply":
-            names = migrate(settings.url, directory, atomic=args.atomic)
+            names = migrate(settings.url, directory, atomic=args.atomic, settings=settings)
             print("\n".join(f"applied {n}" for n in names) or "nothing to apply")
         else:
-            for entry in status(settings.url, directory):
+            for entry in status(settings.url, directory, settings=settings):
                 when = entry.applied_at.isoformat(timespec="seconds") if entry.applied_at else ""
                 print(f"{entry.state:8} {entry.name} {when}".rstrip())
     except NeonKitError as exc:

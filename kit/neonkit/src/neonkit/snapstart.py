@@ -9,16 +9,17 @@ snapshot. Two things must not be in it:
 
 - a connection: its socket would be restored in many sandboxes at once, long after the
   server or a NAT forgot it, and the first request of each would find out the slow way;
-- a random generator's state: every restored sandbox would draw the same numbers, so the
-  connector's retry jitter would make them all retry in step against a waking compute.
+- a random generator's state: every restored sandbox would draw the same numbers (the
+  kit's retry jitter comes from the OS for that reason; the `random` module does not).
 
 `install()` registers two runtime hooks with Lambda's `snapshot_restore_py` module (part of
 the managed Python runtimes that support SnapStart):
 
 - before the snapshot: warm what needs no I/O (the SQL of the builder queries given to
-  `install()`, and any callables given), then close the connection if init opened one;
-- after a restore: close any connection (none should be there), and re-seed the
-  connector's jitter generator and the `random` module from the operating system.
+  `install()`, and any callables given), then close the connection if init opened one
+  (waiting for a `db.preconnect()` still under way);
+- after a restore: close any connection (none should be there), and re-seed the `random`
+  module from the operating system.
 
 Outside Lambda, or on a runtime without `snapshot_restore_py`, `install()` does nothing and
 returns False. It never connects: importing a handler stays free of I/O.
@@ -33,7 +34,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Protocol
 
-from ._database import db
+from ._current import db
 from ._settings import in_lambda
 
 __all__ = ["after_restore", "before_snapshot", "install"]
@@ -93,7 +94,4 @@ def before_snapshot() -> None:
 def after_restore() -> None:
     """Start clean in a restored sandbox: no inherited socket, no inherited random state."""
     db.close()
-    connector = getattr(db, "_connector", None)
-    if connector is not None:
-        connector.rng.seed()  # from os.urandom: differs in every restored sandbox
-    random.seed()
+    random.seed()  # from os.urandom: differs in every restored sandbox
