@@ -10,7 +10,7 @@ from neonkit.resources import ListQuery
 from .resource import Todo
 
 COLUMNS = Todo.columns
-todos = table(Todo.table)
+todos = table(Todo.table_name)
 
 # Claiming the key and inserting are one statement: a replay (even a concurrent one) returns
 # the row the key first created. `xmax = 0` tells a fresh insert from the conflict's no-op update.

@@ -21,7 +21,15 @@ from psycopg.types.json import Jsonb
 
 from ._json import shown
 
-__all__ = ["BIGINT", "KINDS", "Field", "Problem", "describe_value"]
+__all__ = [
+    "BIGINT",
+    "JSON_VALUE",
+    "JSON_VALUE_SCHEMA",
+    "KINDS",
+    "Field",
+    "Problem",
+    "describe_value",
+]
 
 BIGINT = 2**63 - 1
 KINDS: dict[Any, str] = {
@@ -34,6 +42,7 @@ KINDS: dict[Any, str] = {
     UUID: "uuid",
     Any: "json",
 }
+JSON_VALUE = "JsonValue"  # the schema of a `json` field's value, among the components
 _SCALAR_SCHEMA: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "integer": {"type": "integer"},
@@ -42,12 +51,27 @@ _SCALAR_SCHEMA: dict[str, dict[str, Any]] = {
     "date": {"type": "string", "format": "date"},
     "datetime": {"type": "string", "format": "date-time"},
     "uuid": {"type": "string", "format": "uuid"},
-    "json": {},
+    "json": {"$ref": f"#/components/schemas/{JSON_VALUE}"},
 }
 _NO_NUL = "^[^\\u0000]*$"
 _NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 
 Problem = dict[str, str]  # {"field": "tags[2]", "problem": "must be ..."}
+
+# A `json` field's value: anything JSON but a NUL character in a string (jsonb refuses it).
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "any JSON value; no string in it holds a NUL character",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": _NO_NUL},
+        {"type": "array", "items": {"$ref": f"#/components/schemas/{JSON_VALUE}"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": _NO_NUL},
+            "additionalProperties": {"$ref": f"#/components/schemas/{JSON_VALUE}"},
+        },
+    ],
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,6 +154,9 @@ class Field:
             if self.array and self.unique:
                 return list(dict.fromkeys(value))
         elif self.kind == "json":
+            problem = _json_problem(value)
+            if problem:
+                problems.append({"field": path, "problem": problem})
             return Jsonb(value)
         return value
 
@@ -194,6 +221,29 @@ class Field:
         if self.description:
             schema = {**schema, "description": self.description}
         return schema
+
+
+def _json_problem(value: Any) -> str | None:
+    """What jsonb refuses in a JSON value: a NUL character (or a lone surrogate) in a string."""
+    texts: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            texts.extend(item)
+            stack.extend(item.values())
+    for text in texts:
+        if "\x00" in text:
+            return "must not contain NUL characters, at any depth"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode (no lone surrogates), at any depth"
+    return None
 
 
 def describe_value(value: Any) -> str:

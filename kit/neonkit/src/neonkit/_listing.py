@@ -71,6 +71,9 @@ class ListQueryShape:
         clash = set(self.filters) & set(_RESERVED)
         if clash:
             raise TypeError(f"filter names {sorted(clash)} are taken by the list's own parameters")
+        for f in fields.values():
+            if f.sort and (f.nullable or f.array or f.kind == "json"):
+                raise TypeError(f"{f.name}: a list is sorted by a plain field that is never null")
         self.sorts = {"id": self.key}
         self.sorts.update({f.name: f for f in fields.values() if f.sort})
         self.to_json = to_json

@@ -73,15 +73,19 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if operation.description:
         entry["description"] = operation.description
     resource = _resource_of(operation)
-    tags = list(operation.tags) or ([resource.table] if resource else [])
+    tags = list(operation.tags) or ([resource.table_name] if resource else [])
     if tags:
         entry["tags"] = tags
     parameters = [dict(p) for p in operation.parameters]
     given = {p["name"] for p in parameters}
     for name in _PATH_VARIABLE.findall(operation.path):
         if name not in given:
-            schema = resource.key.json_schema() if resource and name == "id" else {"type": "string"}
-            if resource and name == "id" and resource.key.kind == "integer":
+            schema = (
+                resource.key_field.json_schema()
+                if resource and name == "id"
+                else {"type": "string"}
+            )
+            if resource and name == "id" and resource.key_field.kind == "integer":
                 schema = {**schema, "minimum": 1}
             parameters.insert(0, {"name": name, "in": "path", "required": True, "schema": schema})
     if operation.query is not None:
@@ -89,8 +93,8 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if parameters:
         entry["parameters"] = parameters
     if operation.body is not None:
-        schemas.update(operation.body.components())
-        content = {JSON: {"schema": operation.body.ref()}}
+        schemas.update(operation.body.schema_components())
+        content = {JSON: {"schema": operation.body.schema_ref()}}
         entry["requestBody"] = {"required": True, "content": content}  # fmt: skip
     responses: dict[str, Any] = {}
     for status in operation.statuses():
@@ -104,8 +108,8 @@ def _response(status: int, operation: Operation, schemas: dict[str, Any]) -> dic
     if status in operation.responses:
         documented = operation.responses[status]
         if documented is not None:
-            schemas.update(documented.components())
-            answer["content"] = {JSON: {"schema": documented.ref()}}
+            schemas.update(documented.schema_components())
+            answer["content"] = {JSON: {"schema": documented.schema_ref()}}
         elif status != 204:
             answer["content"] = {JSON: {"schema": {"type": "object"}}}
         return answer

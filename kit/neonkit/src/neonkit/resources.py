@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from . import _json
-from ._fields import BIGINT, Field, Problem, describe_value
+from ._fields import BIGINT, JSON_VALUE, JSON_VALUE_SCHEMA, Field, Problem, describe_value
 from ._listing import ListQuery, ListQueryShape
 from .errors import ValidationError
 
@@ -122,19 +122,19 @@ class Schema:
     schema: dict[str, Any]
     extra: dict[str, dict[str, Any]] = dataclass_field(default_factory=dict)
 
-    def ref(self) -> dict[str, Any]:
+    def schema_ref(self) -> dict[str, Any]:
         return {"$ref": _SCHEMAS + self.name}
 
-    def components(self) -> dict[str, dict[str, Any]]:
+    def schema_components(self) -> dict[str, dict[str, Any]]:
         return {self.name: self.schema, **self.extra}
 
 
 class Resource:
     """Base of a declaration; see the module's docstring."""
 
-    table: ClassVar[str]
-    name: ClassVar[str]  # the OpenAPI schema's name: the class name
-    key: ClassVar[Field]
+    table_name: ClassVar[str]
+    schema_name: ClassVar[str]  # the OpenAPI schema's name: the class name
+    key_field: ClassVar[Field]  # `id`
     fields: ClassVar[dict[str, Field]]
     columns: ClassVar[tuple[str, ...]]
     max_batch: ClassVar[int]
@@ -155,18 +155,18 @@ class Resource:
         **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
-        cls.table, cls.name, cls.max_batch = table, cls.__name__, max_batch
+        cls.table_name, cls.schema_name, cls.max_batch = table, cls.__name__, max_batch
         cls.fields = _declared_fields(cls)
         if "id" not in cls.fields or cls.fields["id"].kind not in ("integer", "uuid"):
             raise TypeError(f"{cls.__name__} needs a key: `id: int = field(read_only=True)`")
-        cls.key = cls.fields["id"]
+        cls.key_field = cls.fields["id"]
         cls.columns = tuple(cls.fields)
         cls.New = _NewShape(cls)
         cls.Batch = _BatchShape(cls)
         cls.Changes = _ChangesShape(cls)
-        items = {"type": "array", "items": {"$ref": _SCHEMAS + cls.name}}
+        items = {"type": "array", "items": {"$ref": _SCHEMAS + cls.schema_name}}
         cls.Items = Schema(
-            f"{cls.name}Items",
+            f"{cls.schema_name}Items",
             {"type": "object", "properties": {"items": items}, "required": ["items"]},
         )
         cls.Query = ListQueryShape(cls.fields, cls.to_json, default_limit, max_limit)
@@ -180,14 +180,14 @@ class Resource:
     @classmethod
     def parse_id(cls, text: str) -> Any:
         """The key from a path: a positive bigint (or a UUID); 422 otherwise."""
-        if cls.key.kind == "uuid":
+        if cls.key_field.kind == "uuid":
             try:
-                return msgspec.convert(text, type=cls.key.msgspec_type)
+                return msgspec.convert(text, type=cls.key_field.msgspec_type)
             except msgspec.ValidationError:
                 pass
         elif text.isascii() and text.isdigit() and len(text) <= 19 and 1 <= int(text) <= BIGINT:
             return int(text)
-        kind = "a UUID" if cls.key.kind == "uuid" else "a positive integer"
+        kind = "a UUID" if cls.key_field.kind == "uuid" else "a positive integer"
         raise ValidationError(
             f"the id must be {kind}",
             details=[{"field": "id", "problem": f"got {_json.shown(text, 40)!r}"}],
@@ -200,11 +200,11 @@ class Resource:
         return hashlib.sha256(text).hexdigest()
 
     @classmethod
-    def ref(cls) -> dict[str, Any]:
-        return {"$ref": _SCHEMAS + cls.name}
+    def schema_ref(cls) -> dict[str, Any]:
+        return {"$ref": _SCHEMAS + cls.schema_name}
 
     @classmethod
-    def components(cls) -> dict[str, dict[str, Any]]:
+    def schema_components(cls) -> dict[str, dict[str, Any]]:
         properties = {f.name: f.json_schema() for f in cls.fields.values()}
         for f in cls.fields.values():
             if f.read_only:
@@ -216,7 +216,10 @@ class Resource:
         }
         if cls.__doc__:
             schema["description"] = inspect.cleandoc(cls.__doc__)
-        return {cls.name: schema}
+        return _with_json_value(cls.fields.values(), {cls.schema_name: schema})
+
+
+_TAKEN = frozenset(inspect.get_annotations(Resource))
 
 
 def _declared_fields(cls: type) -> dict[str, Field]:
@@ -228,7 +231,7 @@ def _declared_fields(cls: type) -> dict[str, Field]:
             continue
         value = cls.__dict__.get(name, _MISSING)
         options = value if isinstance(value, _Options) else _Options(default=value)
-        if name.startswith("_") or hasattr(Resource, name):
+        if name.startswith("_") or hasattr(Resource, name) or name in _TAKEN:
             raise TypeError(f"{cls.__name__}.{name}: the name is taken; call the field otherwise")
         try:
             kind, array, nullable = Field.parse_type(hint)
@@ -288,9 +291,9 @@ class _Body:
 
     def __init__(self, resource: type[Resource]) -> None:
         self.resource = resource
-        self.name = resource.name + self.suffix
+        self.name = resource.schema_name + self.suffix
 
-    def ref(self) -> dict[str, Any]:
+    def schema_ref(self) -> dict[str, Any]:
         return {"$ref": _SCHEMAS + self.name}
 
     def _fields(self) -> list[Field]:
@@ -328,16 +331,12 @@ class _Body:
                     row[f.name] = _fresh(f.default)
                 continue
             try:
-                converted = msgspec.convert(value[f.name], type=_types(f))
+                converted = msgspec.convert(_whole_numbers(f, value[f.name]), type=f.msgspec_type)
             except msgspec.ValidationError as exc:
-                index = _item_index(str(exc))
-                if index is None:
+                if _item_index(str(exc)) is None:
                     problems.append({"field": where, "problem": f.problem(value[f.name])})
-                else:
-                    item = value[f.name][index]
-                    problems.append(
-                        {"field": f"{where}[{index}]", "problem": f.problem(item, index)}
-                    )
+                else:  # msgspec names the first bad item: name each of them
+                    problems += _item_problems(f, value[f.name], where)
                 continue
             row[f.name] = f.check(converted, where, problems)
         return row if len(problems) == before else None
@@ -351,8 +350,8 @@ class _Body:
                 row[f.name] = f.check(value, path + f.name, problems)
         return row
 
-    def components(self) -> dict[str, dict[str, Any]]:
-        return {self.name: self.json_schema()}
+    def schema_components(self) -> dict[str, dict[str, Any]]:
+        return _with_json_value(self._fields(), {self.name: self.json_schema()})
 
     def json_schema(self) -> dict[str, Any]:
         fields = self._fields()
@@ -422,14 +421,19 @@ class _BatchShape(_Body):
         _raise_if(problems)
         return rows
 
-    def components(self) -> dict[str, dict[str, Any]]:
-        return self.resource.New.components()
+    def schema_components(self) -> dict[str, dict[str, Any]]:
+        return self.resource.New.schema_components()
 
     def json_schema(self) -> dict[str, Any]:
         limit = self.resource.max_batch
-        return {"type": "array", "items": self.resource.New.ref(), "minItems": 1, "maxItems": limit}
+        return {
+            "type": "array",
+            "items": self.resource.New.schema_ref(),
+            "minItems": 1,
+            "maxItems": limit,
+        }
 
-    def ref(self) -> dict[str, Any]:
+    def schema_ref(self) -> dict[str, Any]:
         return self.json_schema()
 
 
@@ -470,17 +474,17 @@ class _PageShape:
 
     def __init__(self, resource: type[Resource]) -> None:
         self.resource = resource
-        self.name = resource.name + "Page"
+        self.name = resource.schema_name + "Page"
 
     def json(self, rows: list[dict[str, Any]], query: ListQuery) -> dict[str, Any]:
         """A page from rows fetched with `query.apply(...)` (one row more than the limit)."""
         return self.resource.Query.page(rows, query)
 
-    def ref(self) -> dict[str, Any]:
+    def schema_ref(self) -> dict[str, Any]:
         return {"$ref": _SCHEMAS + self.name}
 
-    def components(self) -> dict[str, dict[str, Any]]:
-        items = {"type": "array", "items": self.resource.ref()}
+    def schema_components(self) -> dict[str, dict[str, Any]]:
+        items = {"type": "array", "items": self.resource.schema_ref()}
         cursor = {"type": ["string", "null"], "description": "pass it back as `after`"}
         schema = {
             "type": "object",
@@ -490,8 +494,36 @@ class _PageShape:
         return {self.name: schema}
 
 
+def _with_json_value(
+    fields: typing.Iterable[Field], schemas: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The schemas, and the one a `json` field refers to if there is such a field."""
+    if any(f.kind == "json" for f in fields):
+        schemas[JSON_VALUE] = JSON_VALUE_SCHEMA
+    return schemas
+
+
 def _types(f: Field) -> Any:
     return f.msgspec_type
+
+
+def _whole_numbers(f: Field, value: Any) -> Any:
+    """1.0 is the integer 1 in JSON (and to JSON Schema); msgspec wants 1."""
+    if f.kind != "integer":
+        return value
+    if isinstance(value, list):
+        return [_whole_numbers(f.item, item) for item in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _item_problems(f: Field, items: list[Any], where: str) -> list[Problem]:
+    found = []
+    for i, item in enumerate(items):
+        try:
+            msgspec.convert(item, type=f.item.msgspec_type)
+        except msgspec.ValidationError:
+            found.append({"field": f"{where}[{i}]", "problem": f.problem(item, i)})
+    return found
 
 
 def _item_index(message: str) -> int | None:
