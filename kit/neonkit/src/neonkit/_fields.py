@@ -140,19 +140,24 @@ class Field:
             item = Annotated[list[item], msgspec.Meta(**sizes)] if sizes else list[item]  # type: ignore[valid-type]
         return item | None if self.nullable else item
 
-    def check(self, value: Any, path: str, problems: list[Problem]) -> Any:
-        """The value as stored, after what msgspec cannot check; problems are appended."""
+    def check(
+        self, value: Any, path: str, problems: list[Problem], *, decoded: bool = False
+    ) -> Any:
+        """The value as stored, after what msgspec cannot check; problems are appended.
+        `decoded`: msgspec read it from JSON text, which has no lone surrogates then."""
         if value is None:
             return None
         if self.kind == "string":
-            items = value if self.array else [value]
-            for i, text in enumerate(items):
-                where = f"{path}[{i}]" if self.array else path
-                problem = self._text_problem(text)
+            if not self.array:
+                problem = self._text_problem(value, decoded)
                 if problem:
-                    problems.append({"field": where, "problem": problem})
-            if self.array and self.unique:
-                return list(dict.fromkeys(value))
+                    problems.append({"field": path, "problem": problem})
+                return value
+            for i, text in enumerate(value):
+                problem = self._text_problem(text, decoded)
+                if problem:
+                    problems.append({"field": f"{path}[{i}]", "problem": problem})
+            return list(dict.fromkeys(value)) if self.unique else value
         elif self.kind == "json":
             problem = _json_problem(value)
             if problem:
@@ -160,11 +165,13 @@ class Field:
             return Jsonb(value)
         return value
 
-    def _text_problem(self, text: str) -> str | None:
+    def _text_problem(self, text: str, decoded: bool = False) -> str | None:
         if "\x00" in text:
             return "must not contain NUL characters"
         if not self.blank and not text.strip():
             return "must not be blank"
+        if decoded:
+            return None
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:

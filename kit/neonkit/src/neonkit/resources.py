@@ -32,7 +32,6 @@ first use.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import typing
 from dataclasses import dataclass
@@ -196,6 +195,8 @@ class Resource:
     @classmethod
     def fingerprint(cls, row: typing.Mapping[str, Any]) -> str:
         """What an idempotency key is bound to: the same key with another row is refused."""
+        import hashlib  # on first use: most requests carry no key
+
         text = _fingerprint_encoder.encode(dict(sorted(row.items())))
         return hashlib.sha256(text).hexdigest()
 
@@ -344,11 +345,16 @@ class _Body:
     def _checked(self, obj: Any, path: str, problems: list[Problem]) -> dict[str, Any]:
         """The row of a struct msgspec accepted, after the checks msgspec cannot make."""
         row = {}
-        for f in self._fields():
-            value = getattr(obj, f.name)
+        for name, f, plain in self._plan:
+            value = getattr(obj, name)
             if value is not msgspec.UNSET:
-                row[f.name] = f.check(value, path + f.name, problems)
+                row[name] = value if plain else f.check(value, path + name, problems, decoded=True)
         return row
+
+    @cached_property
+    def _plan(self) -> tuple[tuple[str, Field, bool], ...]:
+        """Each field, and whether msgspec's own checks are all it needs (no string, no json)."""
+        return tuple((f.name, f, f.kind not in ("string", "json")) for f in self._fields())
 
     def schema_components(self) -> dict[str, dict[str, Any]]:
         return _with_json_value(self._fields(), {self.name: self.json_schema()})
