@@ -196,14 +196,18 @@ def child(setup: str, *, requests: int = 0, base: str = BASE) -> dict[str, Any]:
 
 
 def measure(imports: int = 9, requests: int = 20_000) -> dict[str, Any]:
+    for setup in CANDIDATES.values():
+        child(setup)  # warm the page cache and the bytecode; not counted
+    loads: dict[str, list[float]] = {name: [] for name in CANDIDATES}
+    for _ in range(imports):  # the candidates take turns: a busy moment hits them all
+        for name, setup in CANDIDATES.items():
+            loads[name].append(child(setup)["import_s"])
     rows = []
     for name, setup in CANDIDATES.items():
-        child(setup)  # warm the page cache and the bytecode; not counted
-        loads = [child(setup)["import_s"] for _ in range(imports)]
         work = child(setup, requests=requests)
         rows.append({
             "candidate": name,
-            "import_ms": round(statistics.median(loads) * 1000, 1),
+            "import_ms": round(statistics.median(loads[name]) * 1000, 1),
             "first_use_ms": round(work["first_use_s"] * 1000, 2),
             "valid_us": round(work["valid_s"] * 1e6, 1),
             "invalid_us": round(work["invalid_s"] * 1e6, 1),

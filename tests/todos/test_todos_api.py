@@ -134,6 +134,44 @@ def test_same_key_with_another_body_is_refused(api: Handler, todos_db: Database)
     assert count(todos_db) == 1
 
 
+def test_a_replay_after_a_patch_returns_the_row_as_it_is_now(
+    api: Handler, todos_db: Database
+) -> None:
+    # As README says: the key stays bound to its row, which a PATCH may have changed since.
+    event = load_event("todos_create_idempotent_created")
+    _, _, first = call(api, event)
+    call(api, request("PATCH", f"/todos/{first['id']}", {"done": True}))
+    status, headers, replay = call(api, copy.deepcopy(event))
+    assert status == 201
+    assert headers.get("Idempotent-Replayed") == "true"
+    assert replay["id"] == first["id"]
+    assert replay["done"] is True
+    assert count(todos_db) == 1
+
+
+def test_a_replay_after_a_delete_creates_the_todo_again(api: Handler, todos_db: Database) -> None:
+    # As README says: deleting a todo frees its key; a replay then is a new create.
+    event = load_event("todos_create_idempotent_created")
+    _, _, first = call(api, event)
+    call(api, request("DELETE", f"/todos/{first['id']}"))
+    status, headers, again = call(api, copy.deepcopy(event))
+    assert status == 201
+    assert "Idempotent-Replayed" not in headers
+    assert again["id"] != first["id"]
+    assert count(todos_db) == 1
+
+
+def test_an_echoed_lone_surrogate_is_escaped_in_valid_utf8(api: Handler) -> None:
+    response = api(
+        request("POST", "/todos", raw_body='{"\\ud800": 1, "title": "x"}'), LambdaContext()
+    )
+    assert response["statusCode"] == 422
+    response["body"].encode("utf-8")  # the answer is valid UTF-8
+    assert json.loads(response["body"])["details"] == [
+        {"field": "\\ud800", "problem": "unknown field"}
+    ]
+
+
 def test_concurrent_replays_insert_one_row(
     api: Handler, todos_db: Database, database_url: str, settings: Any
 ) -> None:

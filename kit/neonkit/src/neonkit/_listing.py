@@ -12,9 +12,8 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -31,8 +30,7 @@ __all__ = ["ListQuery", "ListQueryShape"]
 _RESERVED = ("limit", "sort", "after")
 
 
-@dataclass(frozen=True)
-class ListQuery:
+class ListQuery(NamedTuple):
     """A parsed list request: `apply` it to a select, then `Resource.Page.json(rows, query)`."""
 
     filters: tuple[tuple[Field, Any], ...]  # (field, the value asked for)

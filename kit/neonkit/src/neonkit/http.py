@@ -19,8 +19,7 @@ import binascii
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -86,11 +85,10 @@ _ERRORS: dict[type[BaseException], tuple[int, str, str | None]] = {
 _INTERNAL = (500, "internal_error", "internal error")
 
 
-@dataclass(frozen=True)
-class ErrorResponse:
+class ErrorResponse(NamedTuple):
     status: int
     body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str]
 
     @property
     def is_server_error(self) -> bool:
@@ -184,8 +182,7 @@ class Documented(Protocol):
     def schema_components(self) -> dict[str, dict[str, Any]]: ...
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One route as OpenAPI describes it; `neonkit.openapi` turns these into the document."""
 
     method: str  # upper case
@@ -271,7 +268,7 @@ class Api:
         register = self.app.route(_PATH_VARIABLE.sub(r"<\1>", path), operation.method)
 
         def record(func: Handler) -> Handler:
-            self.operations.append(replace(operation, operation_id=func.__name__))
+            self.operations.append(operation._replace(operation_id=func.__name__))
             self._document = None
             return register(func)
 

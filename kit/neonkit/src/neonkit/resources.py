@@ -34,10 +34,8 @@ from __future__ import annotations
 
 import inspect
 import typing
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import msgspec
 
@@ -52,8 +50,7 @@ _MISSING: Any = object()
 _SCHEMAS = "#/components/schemas/"
 
 
-@dataclass(frozen=True)
-class _Options:
+class _Options(NamedTuple):
     """What `field(...)` returns: the options of one declared field."""
 
     default: Any = _MISSING
@@ -113,19 +110,17 @@ def field(
     )
 
 
-@dataclass(frozen=True)
-class Schema:
+class Schema(NamedTuple):
     """A named JSON Schema written by hand, for a custom route's body or answer."""
 
     name: str
     schema: dict[str, Any]
-    extra: dict[str, dict[str, Any]] = dataclass_field(default_factory=dict)
 
     def schema_ref(self) -> dict[str, Any]:
         return {"$ref": _SCHEMAS + self.name}
 
     def schema_components(self) -> dict[str, dict[str, Any]]:
-        return {self.name: self.schema, **self.extra}
+        return {self.name: self.schema}
 
 
 class Resource:
@@ -224,7 +219,12 @@ _TAKEN = frozenset(inspect.get_annotations(Resource))
 
 
 def _declared_fields(cls: type) -> dict[str, Field]:
-    hints = typing.get_type_hints(cls)
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError as exc:
+        raise TypeError(
+            f"{cls.__name__}: cannot read its fields' types ({exc}): import them in its module"
+        ) from None
     fields: dict[str, Field] = {}
     for name in inspect.get_annotations(cls):
         hint = hints[name]
