@@ -123,7 +123,7 @@ def event(
     if todo_id is not None:
         path = data["rawPath"].rsplit("/", 1)[0] + f"/{todo_id}"
         data["rawPath"] = data["requestContext"]["http"]["path"] = path
-        data["pathParameters"] = {"id": str(todo_id)}
+        data["pathParameters"] = {"proxy": path.lstrip("/")}  # the template's catch-all
     if body is not None:
         data["body"] = json.dumps(body)
         data["headers"]["content-length"] = str(len(data["body"].encode()))
@@ -472,6 +472,7 @@ def expected_status(name: str) -> int:
         ("_found", 200),
         ("_list", 200),
         ("_filtered", 200),
+        ("_get", 200),  # openapi_get: the document
         ("_missing", 404),
         ("_invalid", 422),
         ("_malformed", 400),
