@@ -4,11 +4,13 @@
 
 For each candidate, on the same work (the body of POST /todos -> a validated row; a row as
 the database returns it -> JSON text):
-  import     ms in a fresh process, marginal: after `import psycopg`, Powertools' event
-             handler, Logger and Metrics and `neonkit`, which the API handler imports anyway;
-             what the candidate needs at INIT (imports, model classes, compiled schemas)
+  import     ms of CPU in a fresh process, marginal: after `import psycopg`, Powertools'
+             event handler, Logger and Metrics and `neonkit`, which the API handler imports
+             anyway; what the candidate needs at INIT (imports, model classes, compiled
+             schemas). CPU time, not wall time: on a shared machine a neighbour's load would
+             swamp the difference (bench/cold_start.py measures wall time)
   first use  ms of the first request in that process (what is built lazily on first use)
-  valid      us per request: parse + validate + the row, then the row to JSON
+  valid      us per request: parse + validate + the row, then the row to JSON (best of 5)
   invalid    us per request for a body with three bad fields, all of them reported
 Candidates:
   msgspec          neonkit.resources: a typed decode in C; a second pass names every problem
@@ -16,8 +18,9 @@ Candidates:
                    validation on, and pydantic models (the per-request figure is pydantic's
                    own, without Powertools' middleware: a lower bound)
   fastjsonschema   the same JSON Schema compiled to Python at INIT, json.loads, a row by hand
-And the API handler's import against `import psycopg`, each in a fresh process (with this
-checkout's bytecode; bench/cold_start.py measures the layer as `sam build` lays it out).
+And the API handler's import against `import psycopg` (CPU time), each in a fresh process
+(with this checkout's bytecode; bench/cold_start.py measures the layer as `sam build` lays it
+out, on wall time).
 """
 
 from __future__ import annotations
@@ -143,17 +146,17 @@ import json, sys, time
 spec = json.loads(sys.argv[1])
 sys.path[:0] = spec["path"]
 exec(spec["base"])
-started = time.perf_counter()
+started = time.process_time()
 namespace = {}
 exec(spec["setup"], namespace)
-result = {"import_s": time.perf_counter() - started}
+result = {"import_s": time.process_time() - started}
 if spec["requests"]:
     exec(spec["row"], namespace)
     parse, dump, row = namespace["parse"], namespace["dump"], namespace["ROW"]
     valid, invalid = spec["valid"].encode(), spec["invalid"].encode()
-    started = time.perf_counter()
+    started = time.process_time()
     dump(row); parse(valid)
-    result["first_use_s"] = time.perf_counter() - started
+    result["first_use_s"] = time.process_time() - started
     def invalid_once():
         try:
             parse(invalid)
@@ -167,10 +170,10 @@ if spec["requests"]:
         samples = []
         for _ in range(5):
             n = spec["requests"] // 5
-            started = time.perf_counter()
+            started = time.process_time()
             for _ in range(n):
                 work()
-            samples.append((time.perf_counter() - started) / n)
+            samples.append((time.process_time() - started) / n)
         result[name + "_s"] = min(samples)
 print(json.dumps(result))
 """

@@ -30,7 +30,7 @@ def loads(data: bytes) -> Any:
     if too_deep(data):
         raise BadRequestError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise BadRequestError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -81,3 +81,6 @@ def shown(text: str, limit: int = 100) -> str:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
