@@ -54,7 +54,7 @@ from localdev.testing import (  # noqa: E402  # noqa: E402  # noqa: E402
     pgbouncer_binary,
     postgres_server,
 )
-from neonkit import Database, Settings, http, http_errors, using  # noqa: E402
+from neonkit import Database, Settings, http, using  # noqa: E402
 from neonkit.migrations import migrate  # noqa: E402
 
 MAX_CONNECTIONS = 20
@@ -104,7 +104,7 @@ def _held(holder: _PerThread, name: str) -> property:
 
 def record_error_types() -> None:
     """Note which exception each error answer came from (the one place errors become HTTP)."""
-    original = http_errors.error_response
+    original = http.error_response
 
     def recording(exc: BaseException, request_id: str | None = None) -> Any:
         _errors.kind = type(exc).__name__

@@ -1,5 +1,5 @@
 """Every benchmark in one run: round trips, latency, local overhead, cold start, the guide's
-tips, layer size, the builder and execution micro-benchmarks.
+tips, layer size, the builder and execution micro-benchmarks, the validation libraries.
 
     python bench/run.py                   (`make bench`; from the repository root)
     python bench/run.py --only round_trips,latency
@@ -36,6 +36,7 @@ SECTIONS = (
     "layer_size",
     "builder",
     "execution",
+    "validation",
 )
 
 
@@ -116,7 +117,10 @@ def micro_benchmark(name: str, server: Any) -> dict[str, Any]:
     """builder.py / execution.py, with bounded sizes, their JSON taken in."""
     output = RESULTS / f"{name}-py{python_tag()}.json"
     argv = [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--output", str(output)]
-    argv += ["--batches", "100"] if name == "builder" else ["--iterations", "2000"]
+    if name == "builder":
+        argv += ["--batches", "100"]
+    elif name == "execution":
+        argv += ["--iterations", "2000"]
     env = {**os.environ, "BENCH_DATABASE_URL": server.plain_url()}
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -276,6 +280,10 @@ def render(section: str, r: dict[str, Any]) -> str:
             ["execution, median us", "impl", "us", "x psycopg"],
             [[x["case"], x["impl"], x["median_us"], x["ratio_to_psycopg"]] for x in r["results"]],
         )
+    if section == "validation":
+        import validation
+
+        return validation.render(r)
     return json.dumps(r, indent=1)
 
 
@@ -323,6 +331,10 @@ def targets(s: dict[str, Any]) -> list[dict[str, Any]]:
             add(f"handler import <= 1.3x `import psycopg` ({condition})", worst <= 1.3,
                 ", ".join(f"{k} {v}x" for k, v in ratios.items())
                 + f"; the kit's layer alone (neonkit + todos) {kit}x")  # fmt: skip
+    if "validation" in s and "handler_import" in s["validation"]:
+        h = s["validation"]["handler_import"]
+        add("API handler import <= 1.3x `import psycopg` (validation.py, this checkout)",
+            h["ratio"] <= h["target_ratio"], f"{h['ratio']}x")  # fmt: skip
     for name in ("builder", "execution"):
         if name in s and "target_met" in s[name]:
             what = ("builder: cached select and 1-row insert <= 10 us" if name == "builder"

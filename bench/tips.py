@@ -63,9 +63,9 @@ def measure(server: Server, seed_id: int) -> dict[str, Any]:
 
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
     from todos import repository
-    from todos.schema import ListQuery
+    from todos.resource import Todo
 
-    page = ListQuery(done=None, tag=None, limit=49, sort="id", after=None)  # 49 + 1 rows
+    page = Todo.Query.parse({"limit": "49"})  # 49 + 1 rows
     ops = {
         "get (1 row)": lambda: repository.get(spec["seed_id"]),
         "list (50 rows)": lambda: repository.page(page),

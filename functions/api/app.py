@@ -1,4 +1,5 @@
-"""The todos HTTP API: routes only. Validation and SQL live in the layer's `todos` package."""
+"""The todos HTTP API: routes only. What a todo is and how it is stored live in the layer's
+`todos` package; each route documents itself in the OpenAPI document (GET /openapi.json)."""
 
 from __future__ import annotations
 
@@ -10,64 +11,79 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from neonkit import NotFoundError, http, snapstart
-from todos import repository, schema
-
-MAX_BODY_BYTES = 256 * 1024  # a batch of 100 full todos fits; API Gateway would allow 10 MB
+from todos import repository
+from todos.resource import Todo
 
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-http.install(app, logger)
+api = http.Api(app, logger, title="Todos API", version="1.0.0")
 snapstart.install()  # with SnapStart on: no connection in the snapshot
 
 
-@app.post("/todos")
+@api.post(
+    "/todos",
+    summary="Create a todo (an Idempotency-Key makes retries safe)",
+    body=Todo.New,
+    responses={201: Todo},
+    parameters=[http.IDEMPOTENCY_KEY_PARAMETER],
+)
 def create_todo() -> Response[str]:
-    todo = schema.parse_new(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
-    key = schema.idempotency_key(app.current_event.headers)
+    todo = Todo.New.parse(api.body())
+    key = http.idempotency_key(app.current_event.headers)
     row, created = repository.create(todo, key)
     if created:
         metrics.add_metric(name="TodosCreated", unit=MetricUnit.Count, value=1)
     headers = {"Location": f"/todos/{row['id']}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return http.json_response(201, schema.to_json(row), headers)
+    return http.json_response(201, Todo.to_json(row), headers)
 
 
-@app.post("/todos/batch")
+@api.post(
+    "/todos/batch",
+    summary="Create 1 to 100 todos: all or none",
+    body=Todo.Batch,
+    responses={201: Todo.Items},
+)
 def create_todos() -> Response[str]:
-    new = schema.parse_batch(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
-    rows = repository.create_many(new)
+    rows = repository.create_many(Todo.Batch.parse(api.body()))
     metrics.add_metric(name="TodosCreated", unit=MetricUnit.Count, value=len(rows))
-    return http.json_response(201, {"items": [schema.to_json(row) for row in rows]})
+    return http.json_response(201, {"items": [Todo.to_json(row) for row in rows]})
 
 
-@app.get("/todos")
+@api.get(
+    "/todos", summary="List todos, a page at a time", query=Todo.Query, responses={200: Todo.Page}
+)
 def list_todos() -> Response[str]:
-    query = schema.parse_list_query(app.current_event.query_string_parameters)
-    rows = repository.page(query)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    after = schema.encode_cursor(rows[-1], query.sort) if more else None
-    return http.json_response(200, {"items": [schema.to_json(r) for r in rows], "next": after})
+    query = Todo.Query.parse(app.current_event.query_string_parameters)
+    return http.json_response(200, Todo.Page.json(repository.page(query), query))
 
 
-@app.get("/todos/<todo_id>")
-def get_todo(todo_id: str) -> Response[str]:
-    return http.json_response(200, schema.to_json(_found(repository.get(schema.parse_id(todo_id)))))
+@api.get("/todos/{id}", summary="Get a todo", responses={200: Todo}, errors=[404])
+def get_todo(id: str) -> Response[str]:
+    return http.json_response(200, Todo.to_json(_found(repository.get(Todo.parse_id(id)))))
 
 
-@app.patch("/todos/<todo_id>")
-def update_todo(todo_id: str) -> Response[str]:
-    ident = schema.parse_id(todo_id)
-    changes = schema.parse_changes(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES))
-    return http.json_response(200, schema.to_json(_found(repository.update(ident, changes))))
+@api.patch(
+    "/todos/{id}",
+    summary="Change some fields of a todo",
+    body=Todo.Changes,
+    responses={200: Todo},
+    errors=[404],
+)
+def update_todo(id: str) -> Response[str]:
+    todo_id = Todo.parse_id(id)
+    changes = Todo.Changes.parse(api.body())
+    return http.json_response(200, Todo.to_json(_found(repository.update(todo_id, changes))))
 
 
-@app.delete("/todos/<todo_id>")
-def delete_todo(todo_id: str) -> Response[str]:
-    if not repository.delete(schema.parse_id(todo_id)):
-        raise NotFoundError(f"todo {todo_id} does not exist")
+@api.delete(
+    "/todos/{id}", summary="Delete a todo", responses={204: None}, errors=[404], resource=Todo
+)
+def delete_todo(id: str) -> Response[str]:
+    if not repository.delete(Todo.parse_id(id)):
+        raise NotFoundError(f"todo {id} does not exist")
     return Response(status_code=204, body="")
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
+import pytest
 from neonkit import Database
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -18,8 +21,10 @@ def test_the_readme_has_examples() -> None:
     assert len(examples()) >= 3
 
 
-def test_every_example_runs(todos_db: Database) -> None:
-    namespace: dict[str, object] = {}
+def test_every_example_runs(todos_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # In a module of its own, as in a file of yours (declarations read its annotations there)
+    module = types.ModuleType("readme_examples")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
     for code in examples():
-        exec(compile(code, str(README), "exec"), namespace)
+        exec(compile(code, str(README), "exec"), module.__dict__)
     assert todos_db.value("SELECT count(*) FROM todos") == 3

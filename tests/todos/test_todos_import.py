@@ -97,8 +97,34 @@ def test_a_failed_message_says_why(import_todos: Handler, todos_db: Database) ->
     assert str(batch.failed[BAD_ID]) == (
         "invalid todo: priority unknown field; title must not be blank"
     )
-    with pytest.raises(importer.RejectedMessage, match=r"not JSON: .* \(line 1, column 2\)"):
+    with pytest.raises(importer.RejectedMessage, match=r"malformed JSON at line 1 column 2"):
         importer.parse_body("{oops")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"title": ' + "9" * 5000 + "}",  # past Python's limit for int(): a ValueError
+        '{"title": "x", "due": ' + "1" * 5000 + "}",
+        "[" * 10_000 + "]" * 10_000,
+        '{"title": "\\ud800"}',
+        '{"\\ud800": 1, "title": "x"}',
+        '{"title": NaN}',
+    ],
+)
+def test_any_unparsable_message_fails_alone(
+    import_todos: Handler, todos_db: Database, body: str
+) -> None:
+    # GIVEN a batch where one message holds what a JSON parser chokes on
+    event = copy.deepcopy(load_event("todos_import_batch"))
+    event["Records"][1]["body"] = body
+    broken = event["Records"][1]["messageId"]
+
+    response = import_todos(event, LambdaContext())
+
+    # THEN that message alone fails, and the valid ones beside it are stored
+    assert failures(response) == [broken]
+    assert len(stored(todos_db)) == len(event["Records"]) - 1
 
 
 def test_a_batch_of_only_bad_messages_reports_each_of_them(

@@ -3,7 +3,7 @@
 Powertools' `BatchProcessor` calls a handler once per record; inserting there would cost one
 round trip per message. So a batch is imported in two steps:
 
-1. `import_batch(records)` parses and validates every body (`schema.parse_new`), then writes
+1. `import_batch(records)` parses and validates every body (`Todo.New.parse`), then writes
    all the valid todos with one multi-row `INSERT ... ON CONFLICT (idempotency_key) DO
    NOTHING`: one round trip. If the database refuses that statement (a row it will not take),
    each todo is inserted on its own, so only the rows it refuses fail.
@@ -19,14 +19,13 @@ SQS redelivers the batch, and the keys make that safe.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from neonkit import DatabaseError, ValidationError, db, table
+from neonkit import DatabaseError, RequestError, ValidationError, db, table
 
-from .schema import NewTodo, parse_new
+from .resource import Todo
 
 KEY_PREFIX = "sqs:"
 todos = table("todos")
@@ -63,7 +62,7 @@ class BatchImport:
 def import_batch(records: Iterable[Mapping[str, Any]]) -> BatchImport:
     """Validate every record's body, then store the valid ones in as few statements as possible."""
     result = BatchImport()
-    valid: dict[str, NewTodo] = {}
+    valid: dict[str, dict[str, Any]] = {}
     for record in records:
         message_id = str(record["messageId"])
         try:
@@ -84,32 +83,27 @@ def import_batch(records: Iterable[Mapping[str, Any]]) -> BatchImport:
     return result
 
 
-def parse_body(body: Any) -> NewTodo:
-    """One message body: a JSON todo, as POST /todos takes it."""
+def parse_body(body: Any) -> dict[str, Any]:
+    """One message body: a JSON todo, as POST /todos takes it (the same parser, the same
+    answers: anything it refuses fails this message alone)."""
     if not isinstance(body, str):
         raise RejectedMessage("the message has no body")
     try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise RejectedMessage(
-            f"the body is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    except RecursionError:
-        raise RejectedMessage("the body's JSON is nested too deeply") from None
-    try:
-        return parse_new(data)
+        return Todo.New.parse(body.encode("utf-8", "surrogatepass"))
     except ValidationError as exc:
         problems = "; ".join(f"{d['field'] or 'body'} {d['problem']}" for d in exc.details)
         raise RejectedMessage(f"invalid todo: {problems}") from None
+    except RequestError as exc:  # not JSON, not UTF-8, nested too deeply, a number too long
+        raise RejectedMessage(exc.message) from None
 
 
-def _insert(todos_by_id: Mapping[str, NewTodo], result: BatchImport) -> None:
+def _insert(todos_by_id: Mapping[str, dict[str, Any]], result: BatchImport) -> None:
     """One multi-row INSERT; keys already stored are skipped by the same statement."""
     rows = [
         {
-            **todo.row(),
+            **todo,
             "idempotency_key": KEY_PREFIX + message_id,
-            "request_hash": todo.fingerprint(),
+            "request_hash": Todo.fingerprint(todo),
         }
         for message_id, todo in todos_by_id.items()
     ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from neonkit import ValidationError, db, table
+from neonkit.resources import ListQuery
 
-from .schema import ListQuery, NewTodo
+from .resource import Todo
 
-COLUMNS = ("id", "title", "done", "due", "tags", "created_at", "updated_at", "completed_at")
-todos = table("todos")
+COLUMNS = Todo.columns
+todos = table(Todo.table_name)
 
 # Claiming the key and inserting are one statement: a replay (even a concurrent one) returns
 # the row the key first created. `xmax = 0` tells a fresh insert from the conflict's no-op update.
@@ -38,16 +39,17 @@ RETURNING id, title, done, due, tags, created_at, updated_at, completed_at
 """
 
 
-def create(todo: NewTodo, key: str | None = None) -> tuple[dict[str, Any], bool]:
-    """Insert a todo; with an idempotency key, a replay returns the first row. (row, created)"""
+def create(todo: dict[str, Any], key: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Insert a todo (a row from `Todo.New.parse`); with an idempotency key, a replay returns
+    the row the key created, as it is now. (row, created)"""
     if key is None:
-        row = db.one(todos.insert(todo.row()).returning(*COLUMNS))
+        row = db.one(todos.insert(todo).returning(*COLUMNS))
         assert row is not None
         return row, True
-    params = {**todo.row(), "key": key, "hash": todo.fingerprint()}
-    row = db.one(_CREATE_ONCE, params)
+    fingerprint = Todo.fingerprint(todo)
+    row = db.one(_CREATE_ONCE, {**todo, "key": key, "hash": fingerprint})
     assert row is not None
-    if row.pop("request_hash") != todo.fingerprint():
+    if row.pop("request_hash") != fingerprint:
         raise ValidationError(
             "this Idempotency-Key was already used with a different body",
             details=[{"field": "Idempotency-Key", "problem": "reused with another request"}],
@@ -55,9 +57,9 @@ def create(todo: NewTodo, key: str | None = None) -> tuple[dict[str, Any], bool]
     return row, bool(row.pop("created"))
 
 
-def create_many(new: list[NewTodo]) -> list[dict[str, Any]]:
+def create_many(new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """All rows or none: one multi-row INSERT is atomic on its own."""
-    return db.all(todos.insert([todo.row() for todo in new]).returning(*COLUMNS))
+    return db.all(todos.insert(new).returning(*COLUMNS))
 
 
 def get(todo_id: int) -> dict[str, Any] | None:
@@ -66,19 +68,7 @@ def get(todo_id: int) -> dict[str, Any] | None:
 
 def page(query: ListQuery) -> list[dict[str, Any]]:
     """One page, plus one row more than asked, to know whether there is a next page."""
-    direction = "desc" if query.descending else "asc"
-    q = todos.select(*COLUMNS)
-    if query.done is not None:
-        q = q.where("done", query.done)
-    if query.tag is not None:
-        q = q.where("tags", "@>", [query.tag])
-    if query.column != "id":
-        q = q.order_by(query.column, direction)
-    q = q.order_by("id", direction)
-    if query.after is not None:
-        value, last_id = query.after
-        q = q.after([value, last_id] if query.column != "id" else [last_id])
-    return db.all(q.limit(query.limit + 1))
+    return db.all(query.apply(todos.select(*COLUMNS)))
 
 
 def update(todo_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:

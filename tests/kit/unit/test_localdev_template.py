@@ -379,7 +379,7 @@ def test_the_kit_template_resolves() -> None:
     assert fn.code_dir == ROOT / "functions" / "api"
     assert ROOT / "layer" / "python" in fn.layer_paths
     assert "DATABASE_URL" not in fn.environment  # empty DatabaseUrl: AWS::NoValue
-    assert Route("GET", "/todos/{id}", "ApiFunction", "GetTodo") in fn.routes
+    assert Route("ANY", "/{proxy+}", "ApiFunction", "Api") in fn.routes  # the catch-all
 
 
 def test_the_kit_template_takes_a_database_url() -> None:

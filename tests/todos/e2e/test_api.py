@@ -75,8 +75,16 @@ def test_a_replayed_create_returns_the_first_todo(api: Api, tag: str) -> None:
     api.call("DELETE", f"/todos/{first.body['id']}")
 
 
-def test_an_unknown_route_is_api_gateways_404(api: Api) -> None:
-    # No route matches, so API Gateway answers itself: the function is never invoked.
+def test_an_unknown_route_is_the_apis_json_404(api: Api) -> None:
+    # The template's catch-all sends every path to the function: its resolver answers.
     reply = api.call("GET", "/no/such/route")
 
-    assert (reply.status, reply.body) == (404, {"message": "Not Found"})
+    assert reply.status == 404
+    assert reply.body["error"] == "not_found"
+
+
+def test_the_openapi_document_is_served(api: Api) -> None:
+    reply = api.call("GET", "/openapi.json")
+
+    assert reply.status == 200
+    assert "/todos/{id}" in reply.body["paths"]

@@ -1,36 +1,310 @@
-"""Powertools' HTTP resolver wired to the kit: JSON errors, bounded bodies, no open transaction.
+"""Powertools' HTTP resolver wired to the kit: routes that document themselves, JSON errors,
+bounded bodies, no open transaction.
 
-app = APIGatewayHttpResolver()
-api.install(app, logger)
+    app = APIGatewayHttpResolver()
+    api = http.Api(app, logger, title="Todos", version="1.0.0")
+
+    @api.get("/todos/{id}", summary="Get a todo", responses={200: Todo}, errors=[404])
+    def get_todo(id: str) -> Response[str]:
+        return http.json_response(200, Todo.to_json(found(repository.get(Todo.parse_id(id)))))
+
+`error_response` is the one place an exception becomes a status and a JSON body; the API
+serves its OpenAPI document (`neonkit.openapi`) at GET /openapi.json, built on first request.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
+import re
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
+from . import _json
 from ._current import db
-from .errors import BadRequestError, PayloadTooLargeError
-from .http_errors import error_response
+from .errors import (
+    BadRequestError,
+    ConflictError,
+    ForeignKeyError,
+    InvalidDataError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RequestError,
+    UnavailableError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
     from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+    from ._listing import ListQueryShape
+    from .resources import Resource
+
+__all__ = [
+    "JSON",
+    "Api",
+    "Documented",
+    "ErrorResponse",
+    "Operation",
+    "error_response",
+    "idempotency_key",
+    "json_response",
+    "request_body",
+]
+
 JSON = "application/json"
-MAX_DEPTH = 32  # request bodies nest a few levels; deeper is an attack or a mistake
+DEFAULT_MAX_BODY = 256 * 1024  # a batch of 100 full rows fits; API Gateway allows 10 MB
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+_PATH_VARIABLE = re.compile(r"\{(\w+)\}")
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+# -- errors -------------------------------------------------------------------------------
+
+# What each error means to a client: status, `error` code, and the message it reads (None:
+# the error's own message, written for clients). Looked up along the error's class's MRO.
+_ERRORS: dict[type[BaseException], tuple[int, str, str | None]] = {
+    BadRequestError: (400, "bad_request", None),
+    NotFoundError: (404, "not_found", None),
+    PayloadTooLargeError: (413, "payload_too_large", None),
+    ValidationError: (422, "validation_failed", None),
+    RequestError: (400, "bad_request", None),
+    ConflictError: (409, "conflict", "conflicts with an existing row"),
+    ForeignKeyError: (
+        409,
+        "conflict",
+        "refers to a row that does not exist, or is still referred to",
+    ),
+    InvalidDataError: (422, "validation_failed", "a value was rejected by the database"),
+    UnavailableError: (503, "unavailable", "the database is busy or waking up; retry shortly"),
+}
+_INTERNAL = (500, "internal_error", "internal error")
+
+
+class ErrorResponse(NamedTuple):
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def is_server_error(self) -> bool:
+        return self.status >= 500
+
+
+def error_response(exc: BaseException, request_id: str | None = None) -> ErrorResponse:
+    """The answer a client gets for any exception: what it can act on (which field, when to
+    retry), never a stack trace, SQL or a constraint name; a 500 carries the request id only."""
+    status, code, message = next(
+        (_ERRORS[kind] for kind in type(exc).__mro__ if kind in _ERRORS), _INTERNAL
+    )
+    body: dict[str, Any] = {"error": code}
+    headers: dict[str, str] = {}
+    if isinstance(exc, RequestError):
+        body["message"] = exc.message
+        if exc.details:
+            body["details"] = exc.details
+    else:
+        body["message"] = message
+    if isinstance(exc, UnavailableError):
+        headers["Retry-After"] = str(exc.retry_after)
+    if request_id:
+        body["request_id"] = request_id
+    return ErrorResponse(status, body, headers)
+
+
+# -- requests and responses ---------------------------------------------------------------
+
+
+def request_body(event: BaseProxyEvent, *, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
+    """The request's body as bytes: 413 over `max_bytes`, 400 for bad base64. Whether it is
+    JSON is for the parser (`Resource.New.parse`, `neonkit.http.json_value`) to say."""
+    raw = event.body or ""
+    if event.is_base64_encoded:
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequestError("the body is not valid base64") from None
+    else:
+        data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(f"the body is {len(data)} bytes; the limit is {max_bytes} bytes")
+    return data
+
+
+def json_value(data: bytes) -> Any:
+    """Any JSON value (for a route without a declared body): 400 when it is not JSON."""
+    return _json.loads(data)
+
+
+def json_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> Response[str]:
+    """A JSON answer; its text is valid UTF-8 whatever `body` holds."""
+    return Response(
+        status_code=status, content_type=JSON, body=_json.dumps(body), headers=dict(headers or {})
+    )
+
+
+def idempotency_key(headers: Mapping[str, str]) -> str | None:
+    """The request's `Idempotency-Key` (1-200 printable ASCII characters), or None; 400 if bad."""
+    key = headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        raise BadRequestError(
+            "the Idempotency-Key header must be 1-200 printable ASCII characters without spaces"
+        )
+    return key
+
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "makes a retry safe: the same key and body return the first result",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
+}
+
+
+# -- routes that document themselves ------------------------------------------------------
+
+
+class Documented(Protocol):
+    """Anything a route can name as its body or answer: a resource, one of its shapes
+    (`Todo.New`, `Todo.Page`...), or a `neonkit.resources.Schema` written by hand."""
+
+    def schema_ref(self) -> dict[str, Any]: ...
+
+    def schema_components(self) -> dict[str, dict[str, Any]]: ...
+
+
+class Operation(NamedTuple):
+    """One route as OpenAPI describes it; `neonkit.openapi` turns these into the document."""
+
+    method: str  # upper case
+    path: str  # OpenAPI's form: /todos/{id}
+    summary: str
+    responses: Mapping[int, Documented | None]
+    body: Documented | None = None
+    query: ListQueryShape | None = None
+    parameters: Sequence[Mapping[str, Any]] = ()
+    errors: Sequence[int] = ()
+    database: bool = True  # may answer 503 when the database is unavailable
+    public: bool = False  # needs no caller identity (health, the OpenAPI document)
+    description: str | None = None
+    tags: Sequence[str] = ()
+    resource: type[Resource] | None = None  # whose `id` is in the path, if no answer names it
+    operation_id: str | None = None  # the route function's name
+
+    def statuses(self) -> list[int]:
+        """Every status this route can answer, from what it declares and what it takes."""
+        found = set(self.responses) | set(self.errors)
+        if self.body is not None:
+            found |= {400, 413, 422}
+        if self.query is not None or "{" in self.path:
+            found.add(422)
+        if self.database:
+            found.add(503)
+        return sorted(found)
+
+
+class Api:
+    """The resolver with the kit's error handling, and the record of its documented routes."""
+
+    def __init__(
+        self,
+        app: ApiGatewayResolver,
+        logger: Logger,
+        *,
+        title: str,
+        version: str,
+        description: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.app, self.logger = app, logger
+        self.title, self.version, self.description = title, version, description
+        self.max_body_bytes = max_body_bytes
+        self.operations: list[Operation] = []
+        self._document: dict[str, Any] | None = None
+        install(app, logger)
+
+        @self.get(
+            "/openapi.json",
+            summary="This API's OpenAPI document",
+            responses={200: None},
+            database=False,
+            public=True,
+        )
+        def get_openapi() -> Response[str]:
+            return json_response(200, self.openapi())
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        responses: Mapping[int, Documented | None],
+        body: Documented | None = None,
+        query: ListQueryShape | None = None,
+        parameters: Sequence[Mapping[str, Any]] = (),
+        errors: Sequence[int] = (),
+        database: bool = True,
+        public: bool = False,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        resource: type[Resource] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Register a route on the resolver and record it for OpenAPI. `path` is written as
+        OpenAPI and API Gateway write it (`/todos/{id}`); the function gets `id=` as text."""
+        operation = Operation(
+            method.upper(), path, summary, dict(responses), body, query, tuple(parameters),
+            tuple(errors), database, public, description, tuple(tags), resource,
+        )  # fmt: skip
+        register = self.app.route(_PATH_VARIABLE.sub(r"<\1>", path), operation.method)
+
+        def record(func: Handler) -> Handler:
+            self.operations.append(operation._replace(operation_id=func.__name__))
+            self._document = None
+            return register(func)
+
+        return record
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **options)
+
+    def body(self) -> bytes:
+        """The current request's body, within `max_body_bytes` (413 beyond)."""
+        return request_body(self.app.current_event, max_bytes=self.max_body_bytes)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of every route, built on first use and kept."""
+        if self._document is None:
+            from .openapi import document
+
+            self._document = document(self)
+        return self._document
 
 
 def install(app: ApiGatewayResolver, logger: Logger) -> None:
     """Map every error through `error_response`, answer unknown routes with JSON, and make
-    sure no request leaves a transaction open."""
+    sure no request leaves a transaction open. (`Api` calls it.)"""
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools' is untyped
     def handle_error(exc: Exception) -> Response[str]:
@@ -44,9 +318,10 @@ def install(app: ApiGatewayResolver, logger: Logger) -> None:
     @app.not_found
     def not_found(exc: Exception) -> Response[str]:
         event = app.current_event
+        method, path = _json.shown(event.http_method, 20), _json.shown(event.path)
         body = {
             "error": "not_found",
-            "message": f"no route for {event.http_method} {event.path}",
+            "message": f"no route for {method} {path}",
             "request_id": _request_id(app),
         }
         return json_response(404, body)
@@ -75,74 +350,6 @@ def install(app: ApiGatewayResolver, logger: Logger) -> None:
             )
 
     app.use(middlewares=[end_request])
-
-
-def json_body(event: BaseProxyEvent, *, max_bytes: int) -> Any:
-    """The request's JSON body: 413 over `max_bytes`, 400 when it is not JSON."""
-    raw = event.body or ""
-    data: bytes
-    if event.is_base64_encoded:
-        try:
-            data = base64.b64decode(raw, validate=True)
-        except (binascii.Error, ValueError):
-            raise BadRequestError("the body is not valid base64") from None
-    else:
-        data = raw.encode("utf-8", "surrogatepass")
-    if len(data) > max_bytes:
-        raise PayloadTooLargeError(f"the body is {len(data)} bytes; the limit is {max_bytes} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequestError(f"the body is not valid UTF-8 (byte {exc.start})") from None
-    if not text.strip():
-        raise BadRequestError("a JSON body is required")
-    if json_depth(text) > MAX_DEPTH:
-        raise BadRequestError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(
-            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except ValueError:  # NaN/Infinity, or an integer with thousands of digits
-        raise BadRequestError("malformed JSON: a number is not valid or too long") from None
-
-
-def json_depth(text: str) -> int:
-    """How deeply arrays and objects nest (the parser's own limit differs between Pythons)."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0  # too few brackets to be too deep: skip the scan
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type=JSON,
-        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-        headers=headers or {},
-    )
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _request_id(app: ApiGatewayResolver) -> str | None:

@@ -29,7 +29,10 @@ notes = table("notes")
 
 @app.post("/notes")
 def create_note() -> Response[str]:
-    note = parse_note(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES), partial=False)
+    note = parse_note(
+        http.json_value(http.request_body(app.current_event, max_bytes=MAX_BODY_BYTES)),
+        partial=False,
+    )
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
         row = db.one(
@@ -82,7 +85,10 @@ def get_note(note_id: str) -> Response[str]:
 @app.patch("/notes/<note_id>")
 def update_note(note_id: str) -> Response[str]:
     ident = parse_id(note_id)
-    changes = parse_note(http.json_body(app.current_event, max_bytes=MAX_BODY_BYTES), partial=True)
+    changes = parse_note(
+        http.json_value(http.request_body(app.current_event, max_bytes=MAX_BODY_BYTES)),
+        partial=True,
+    )
     row = db.one(
         notes.where("id", ident).update(changes).returning("id", "title", "body", "created_at")
     )

@@ -1,0 +1,80 @@
+"""`python -m localdev serve` on a free port, for tests that talk real HTTP to an API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_file: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(
+    database_url: str,
+    folder: Path,
+    *,
+    template: Path | None = None,
+    pooled: bool = False,
+) -> Iterator[Served]:
+    """The template's HttpApi on `database_url`; `pooled` tells the kit it is a pooler."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "NEONKIT_"))}
+    env["DATABASE_URL"] = database_url
+    options = ["-t", str(template)] if template is not None else []
+    if pooled:  # a local URL is not recognised as a pooler by its host
+        env_file = folder / "env.json"
+        env_file.write_text(json.dumps({"Parameters": {"NEONKIT_POOLED": "on"}}))
+        options += ["--env-vars", str(env_file)]
+    port = free_port()
+    log_file = folder / "serve.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localdev", "serve", "--port", str(port), *options],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(process, port, log_file)
+    deadline = time.monotonic() + 30
+    while "Running on" not in served.log():  # the fact we wait on: the server says it listens
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"localdev serve did not start:\n{served.log()}")
+        time.sleep(0.05)
+    try:
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
