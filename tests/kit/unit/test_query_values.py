@@ -1,42 +1,44 @@
-"""Values: NUL refused naming the column, lists frozen when recorded and thawed when bound."""
+"""Values: NUL refused naming the column, lists frozen when recorded and bound as lists."""
 
 from __future__ import annotations
 
 import pytest
 from neonkit.errors import QueryBuildError
-from neonkit.query._values import bindable, items, value
+from neonkit.query import raw, table
+
+T = table("t")
 
 
-def test_plain_values_are_recorded_as_given() -> None:
+def test_plain_values_are_bound_as_given() -> None:
     marker = object()
-    for v in (1, 1.5, True, None, b"\x00bytes", "text", marker):
-        assert value(v, "c") is v
+    for v in (1, 1.5, True, b"\x00bytes", "text", marker):
+        assert T.where("c", v).compile().params == (v,)
 
 
-def test_lists_and_sets_are_frozen_into_tuples() -> None:
+def test_lists_are_frozen_when_recorded_and_bound_as_lists() -> None:
     given = [1, 2]
-    recorded = value(given, "c")
+    query = T.where("c", "@>", given)
     given.append(3)
-    assert recorded == (1, 2)
-    assert sorted(value({3, 1}, "c")) == [1, 3]
+    assert query.compile().params == ([1, 2],)
+    assert raw("%s", [("a", "b")]).params == (("a", "b"),)
+    assert T.select(raw("%s", [("a", "b")])).compile().params == (["a", "b"],)
+
+
+def test_sets_are_bound_as_lists() -> None:
+    assert sorted(T.where("c", "in", {3, 1}).compile().params[0]) == [1, 3]
 
 
 def test_nul_in_a_string_names_the_column() -> None:
     with pytest.raises(QueryBuildError, match=r"column 'title'.*NUL.*got 'a\\x00b'"):
-        value("a\x00b", "title")
+        T.where("title", "a\x00b")
 
 
 def test_nul_inside_lists_and_nested_lists_is_found() -> None:
     with pytest.raises(QueryBuildError, match="column 'tags'"):
-        value(["ok", "bad\x00"], "tags")
+        T.where("tags", "@>", ["ok", "bad\x00"])
     with pytest.raises(QueryBuildError, match="column 'grid'"):
-        items([["a"], ["b\x00"]], "grid")
+        T.insert({"grid": [["a"], ["b\x00"]]})
 
 
 def test_bytes_may_hold_nul() -> None:
-    assert value(b"\x00", "blob") == b"\x00"
-
-
-def test_tuples_are_bound_as_lists() -> None:
-    assert bindable((1, 2)) == [1, 2]
-    assert bindable("x") == "x"
+    assert T.where("blob", b"\x00").compile().params == (b"\x00",)

@@ -1,48 +1,85 @@
-"""Select lists and RETURNING: column names, '*', 'table.*', raw(...), and aliases."""
+"""Terms: what select(), returning(), order_by(), group_by() and a condition's left side take.
+
+select("id", "todos.*", raw("now()"), n=raw("count(*)"), title_alias="title")
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, LiteralString, Self
 
 from ..errors import QueryBuildError
-from ._builder import Recorder
-from ._names import column, identifier, show
-from ._raw import Raw
-from ._statements import Alias, Term
+from ._names import ColumnRef, column, identifier, show
+from ._statements import Alias, Count, Expression, Order, Raw, Term
+
+_DIRECTIONS: dict[str, bool] = {"asc": False, "desc": True}
+_NULLS: dict[str, LiteralString] = {"first": "NULLS FIRST", "last": "NULLS LAST"}
 
 
 def terms(columns: tuple[Any, ...], aliases: Mapping[str, Any], method: str) -> tuple[Term, ...]:
-    """select("id", "todos.*", raw("now()"), n=raw("count(*)"), title_alias="title")."""
-    what = _WHAT.get(method) or f"{method}() column"
-    recorded: list[Term] = [
-        c if type(c) is Raw else column(c, star=True, what=what) for c in columns
-    ]
-    if aliases:
-        for name, term in aliases.items():
-            identifier(name, f"{method}() alias")
-            if type(term) is not Raw:
-                if isinstance(term, str) and term.rsplit(".", 1)[-1] == "*":
-                    raise QueryBuildError(
-                        f"{method}() cannot alias '*' (as {name!r}), got {term!r}"
-                    )
-                term = column(term, what=what)
-            recorded.append(Alias(term, name))
+    """select("id", "todos.*", raw("now()"), n=raw("count(*)"))."""
+    what = f"{method}() column"
+    recorded = [_term(c, what) for c in columns]
+    recorded += [_alias(term, name, method) for name, term in aliases.items()]
     return tuple(recorded)
 
 
-_WHAT = {"select": "select() column", "returning": "returning() column"}
+def expression(term: Any, what: str) -> Expression:
+    """A column name: what conditions, orders and groups compare."""
+    return column(term, what=what)
 
 
-class Returning(Recorder):
-    """returning(...), for a builder whose statement keeps its RETURNING terms at `_RETURNING`."""
+def order(term: Any, direction: Any, nulls: Any, method: str = "order_by") -> Order:
+    """ORDER BY term ASC|DESC [NULLS FIRST|LAST]."""
+    descending = _DIRECTIONS.get(direction.lower()) if isinstance(direction, str) else None
+    if descending is None:
+        raise QueryBuildError(
+            f"{method}() direction must be 'asc' or 'desc', got {show(direction)}"
+        )
+    nulls_sql = None
+    if nulls is not None:
+        nulls_sql = _NULLS.get(nulls.lower()) if isinstance(nulls, str) else None
+        if nulls_sql is None:
+            raise QueryBuildError(f"{method}() nulls must be 'first' or 'last', got {show(nulls)}")
+    recorded = term if isinstance(term, Raw) else expression(term, f"{method}() column")
+    return Order(recorded, descending, nulls_sql)
+
+
+def _term(term: Any, what: str) -> Term:
+    match term:
+        case Raw():
+            return term
+        case _:
+            return column(term, star=True, what=what)
+
+
+def _alias(term: Any, name: Any, method: str) -> Alias:
+    identifier(name, f"{method}() alias")
+    match term:
+        case Raw():
+            return Alias(term, name)
+        case str() if term.rsplit(".", 1)[-1] == "*":
+            raise QueryBuildError(f"{method}() cannot alias '*' (as {name!r}), got {term!r}")
+        case _:
+            return Alias(column(term, what=f"{method}() column"), name)
+
+
+def count_term(name: Any) -> Alias:
+    """count(column) AS "count"."""
+    counted: ColumnRef = column(name, star=True, what="count() column")
+    return Alias(Count(counted), "count")
+
+
+class Returning:
+    """returning(...), for a builder that implements `_add_returning`."""
 
     __slots__ = ()
-    _RETURNING: ClassVar[int]
 
     def returning(self, *columns: str | Raw, **aliases: str | Raw) -> Self:
         """RETURNING these columns ("*" for all); `db.all` / `db.one` then give the rows."""
         if not columns and not aliases:
             raise QueryBuildError(f"returning() needs at least one column, got {show(columns)}")
-        index = self._RETURNING
-        return self._derive(index, self._statement[index] + terms(columns, aliases, "returning"))
+        return self._add_returning(terms(columns, aliases, "returning"))
+
+    def _add_returning(self, added: tuple[Term, ...]) -> Self:
+        raise NotImplementedError

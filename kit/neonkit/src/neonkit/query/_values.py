@@ -7,42 +7,65 @@ into a list when bound, because psycopg adapts lists as arrays and cannot adapt 
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from ..errors import QueryBuildError
 from ._names import show
+from ._statements import Param
+
+# Immutable types psycopg adapts: recorded as they are.
+_PLAIN = frozenset(
+    {int, float, bool, type(None), bytes, Decimal, UUID, date, datetime, time, timedelta}
+)
 
 
-def value(obj: Any, name: Any, what: str = "column") -> Any:
-    """`obj` ready to record; errors name where it goes: f"{what} {name!r}"."""
-    kind = type(obj)
-    if kind is str:
-        if "\x00" in obj:
-            raise nul_error(obj, name, what)
+def param(obj: Any, name: Any, what: str = "column") -> Param:
+    """`obj` frozen into a Param; errors name where it goes: f"{what} {name!r}"."""
+    return Param(frozen(obj, name, what))
+
+
+def frozen(obj: Any, name: Any, what: str = "column") -> Any:
+    """`obj` as recorded: a list, tuple or set as a tuple; a NUL in text refused."""
+    if type(obj) in _PLAIN:
         return obj
-    if kind is list or kind is tuple or kind is set or kind is frozenset:
-        return items(obj, name, what)
+    match obj:
+        case str():
+            if "\x00" in obj:
+                raise _nul_error(obj, name, what)
+            return obj
+        case list() | tuple() | set() | frozenset():
+            return _items(obj, name, what)
     return obj
 
 
-def items(obj: Any, name: Any, what: str = "column") -> tuple[Any, ...]:
+def bound(value: Any) -> Any:
+    """A recorded value as psycopg receives it."""
+    return list(value) if type(value) is tuple else value
+
+
+def row_count(n: Any, method: str) -> Param:
+    """limit(n) / offset(n): a non-negative bigint, bound as a parameter."""
+    if type(n) is not int or not 0 <= n <= 2**63 - 1:
+        raise QueryBuildError(f"{method}() takes a non-negative int (a bigint), got {show(n)}")
+    return Param(n)
+
+
+def _items(obj: Any, name: Any, what: str) -> tuple[Any, ...]:
     """A list, tuple or set as a tuple, every string in it (and in nested lists) checked."""
-    frozen = tuple(obj)
-    for item in frozen:
+    items = tuple(obj)
+    for item in items:
         if type(item) is str:
             if "\x00" in item:
-                raise nul_error(item, name, what)
+                raise _nul_error(item, name, what)
         elif isinstance(item, list | tuple):
-            items(item, name, what)
-    return frozen
+            _items(item, name, what)
+    return items
 
 
-def bindable(obj: Any) -> Any:
-    """A recorded value as psycopg should receive it."""
-    return list(obj) if type(obj) is tuple else obj
-
-
-def nul_error(obj: str, name: Any, what: str = "column") -> QueryBuildError:
+def _nul_error(obj: str, name: Any, what: str) -> QueryBuildError:
     return QueryBuildError(
         f"{what} {show(name)}: PostgreSQL text cannot contain a NUL character (\\x00), "
         f"got {show(obj)}"
