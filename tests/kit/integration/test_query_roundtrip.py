@@ -159,6 +159,31 @@ def test_in_with_text_matches_other_types(db: Database, todos: str) -> None:
     assert db.one(table(todos).where("ref", ref))["ref"] == ref  # type: ignore[index]
 
 
+@pytest.mark.parametrize("column", ["nums", "bigs"])
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        ("@>", [1], ["a", "b"]),
+        ("<@", [1, 2, 3], ["a", "c"]),
+        ("&&", [3, 9], ["c"]),
+        ("=", [1, 2], ["a"]),
+        ("!=", [3], ["a", "b"]),
+        ("@>", [[1]], ["a", "b"]),
+    ],
+)
+def test_a_list_of_ints_compares_with_int_and_bigint_arrays(
+    db: Database, column: str, op: str, value: list[Any], expected: list[str]
+) -> None:
+    # GIVEN integer[] and bigint[] columns (psycopg would send [1] as smallint[])
+    name = create(db, "name text, nums integer[], bigs bigint[]")
+    arrays = {"a": [1, 2], "b": [1, 5], "c": [3]}
+    rows = [{"name": n, "nums": v, "bigs": v} for n, v in arrays.items()]
+    db.execute(table(name).insert(rows))
+    # WHEN compared with a Python list of ints, THEN PostgreSQL compares them as arrays
+    found = db.all(table(name).select("name").where(column, op, value).order_by("name"))
+    assert [row["name"] for row in found] == expected
+
+
 def test_mappings_groups_raw_and_negations(db: Database, todos: str) -> None:
     seed(db, todos)
     t = table(todos).order_by("id")

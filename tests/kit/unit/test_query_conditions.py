@@ -118,6 +118,17 @@ def test_in_takes_only_collections(value: Any) -> None:
         T.where("id", "in", value)
 
 
+def test_a_list_of_ints_is_array_text_that_takes_the_columns_type() -> None:
+    # psycopg sends [1] as smallint[], which an integer[] or bigint[] column cannot compare with
+    assert where_sql(T.where("nums", "@>", [1, 2])) == ('"nums" @> %s', ("{1,2}",))
+    assert where_sql(T.where("nums", [[1, None], [2, 3]]))[1] == ("{{1,NULL},{2,3}}",)
+    assert where_sql(T.where("nums", "&&", (-(2**40), 7)))[1] == ("{-1099511627776,7}",)
+    # other lists are bound as psycopg adapts them: text goes untyped, bool is not an int here
+    assert where_sql(T.where("tags", "&&", ["a"]))[1] == (["a"],)
+    assert where_sql(T.where("flags", "@>", [True]))[1] == ([True],)
+    assert where_sql(T.where("nums", "<@", []))[1] == ([],)
+
+
 def test_in_takes_a_raw_subquery() -> None:
     query = T.where("id", "in", raw("SELECT id FROM u WHERE a = %s", [1]))
     assert where_sql(query) == ('"id" = ANY(SELECT id FROM u WHERE a = %s)', (1,))

@@ -14,12 +14,12 @@ def test_markers_are_distinct_and_print_their_own_names() -> None:
 
 
 def test_a_recorded_select_is_a_named_tuple_of_tuples() -> None:
-    statement = table("t").select("id").where("a", [1, 2]).statement
+    statement = table("t").select("id").where("a", ["x", "y"]).statement
     assert isinstance(statement, Select)
     assert statement.columns == (("id",),)
     condition = statement.where[0]
     assert isinstance(condition, Condition)
-    assert condition.value == Param((1, 2))
+    assert condition.value == Param(("x", "y"))
     with pytest.raises(AttributeError):
         statement.where = ()  # type: ignore[misc]
 

@@ -22,7 +22,7 @@ from ._builder import Recorder
 from ._names import dotted, show
 from ._statements import Clause, Condition, Group, Operand, Raw, RawCondition
 from ._terms import expression
-from ._values import param
+from ._values import array_text, frozen, param
 
 MISSING: Any = object()
 
@@ -91,7 +91,15 @@ def condition(conjunction: LiteralString, negated: bool, left: Any, op: str, val
 
 
 def _operand(value: Any, name: str) -> Operand:
-    return value if isinstance(value, Raw) else param(value, name)
+    match value:
+        case Raw():
+            return value
+        case list() | tuple():  # an array: compared with an array column
+            items = frozen(value, name)
+            text = array_text(items)
+            return param(items, name) if text is None else param(text, name)
+        case _:
+            return param(value, name)
 
 
 def _listed(value: Any, name: str) -> Operand:

@@ -46,6 +46,38 @@ def bound(value: Any) -> Any:
     return list(value) if type(value) is tuple else value
 
 
+def array_text(value: tuple[Any, ...] | list[Any]) -> str | None:
+    """'{1,2}' for a (nested) tuple of ints, else None.
+
+    psycopg sends a list of small ints as smallint[], which PostgreSQL will not compare with
+    an integer[] or bigint[] column (`integer[] @> smallint[]` does not exist); as text of
+    unknown type, it takes the type of the column it is compared with.
+    """
+    if not value or not _ints(value):
+        return None
+    return _text(value)
+
+
+def _ints(value: tuple[Any, ...] | list[Any]) -> bool:
+    found = False
+    for item in value:
+        if type(item) is tuple or type(item) is list:
+            if not _ints(item):
+                return False
+            found = True
+        elif type(item) is int:
+            found = True
+        elif item is not None:
+            return False
+    return found
+
+
+def _text(value: Any) -> str:
+    if type(value) is tuple or type(value) is list:
+        return "{" + ",".join(_text(item) for item in value) + "}"
+    return "NULL" if value is None else str(value)
+
+
 def row_count(n: Any, method: str) -> Param:
     """limit(n) / offset(n): a non-negative bigint, bound as a parameter."""
     if type(n) is not int or not 0 <= n <= 2**63 - 1:
