@@ -272,6 +272,34 @@ def test_count(db: Database, todos: str) -> None:
     assert db.value(table(todos).count("due")) == 4
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda t, name: t.order_by("id").after([2]),
+        lambda t, name: t.order_by("due", "desc").order_by("id", "desc").after([FEB, 9]),
+        lambda t, name: t.where("done", False).or_where("user_id", 2).order_by("id").after([1]),
+        lambda t, name: t.join(name, "u.id", "t.id", alias="u").order_by("t.id").after([1]),
+        lambda t, name: t.select("user_id").distinct(),
+        lambda t, name: t.select("user_id").where("done", False).group_by("user_id"),
+        lambda t, name: t.select("user_id").group_by("user_id").having(raw("count(*) > 1")),
+    ],
+)
+def test_count_is_the_number_of_rows_the_query_returns_without_paging(
+    db: Database, todos: str, query: Any
+) -> None:
+    # GIVEN a query with filters, a keyset, distinct or groups
+    seed(db, todos)
+    base = query(table(todos, "t"), todos)
+    # THEN count() is the number of rows it returns, its page aside
+    expected = len(db.all(base))
+    assert 0 < expected < len(ALL)
+    assert db.value(base.count()) == expected
+    assert db.value(base.limit(1).offset(1).count()) == expected
+
+
+FEB = dt.date(2030, 2, 1)
+
+
 def test_keyset_pagination_walks_every_row_once(db: Database, todos: str) -> None:
     # GIVEN 23 rows whose sort key has ties
     db.execute(

@@ -137,7 +137,12 @@ class SelectQuery(Filtered, Query[Select]):
         return SelectQuery(self._statement._replace(lock=lock))
 
     def count(self, column_: str = "*") -> SelectQuery:
-        """SELECT count(column) AS "count" with the same FROM, joins and conditions."""
+        """SELECT count(column) AS "count": the rows this query matches, without its limit,
+        offset and order (the total of a paginated listing).
+
+        Joins, conditions and after() are kept; a distinct or grouped query is counted as a
+        subquery, one row per row it returns: count(*) FROM (query) AS "counted".
+        """
         return SelectQuery(count_statement(self._statement, column_))
 
     def insert(self, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> InsertQuery:
@@ -158,6 +163,8 @@ class SelectQuery(Filtered, Query[Select]):
     def _target(self, method: str, *allowed: str) -> tuple[ColumnRef, Select]:
         """The table to write, if this query sets no clause a write cannot take."""
         s = self._statement
+        if isinstance(s.table, Select):
+            raise QueryBuildError(f"{method}() needs a table, not a subquery")
         for field, setter in _SETTERS.items():
             if field not in allowed and getattr(s, field) != getattr(_EMPTY, field):
                 raise QueryBuildError(
@@ -168,15 +175,19 @@ class SelectQuery(Filtered, Query[Select]):
 
 
 def count_statement(s: Select, column_: str) -> Select:
-    """The Select of count(): the same FROM, joins and conditions, counted."""
-    if s.distinct or s.group_by or s.having:
-        raise QueryBuildError(
-            "count() of a distinct or grouped query is ambiguous; select the count you "
-            "mean, e.g. select(n=raw('count(DISTINCT title)'))"
+    """The Select of count(): the same rows, without paging, counted."""
+    counted = (count_term(column_),)
+    if not (s.distinct or s.group_by or s.having):
+        return empty_select(s.table, s.alias)._replace(
+            columns=counted, joins=s.joins, where=s.where, after=s.after
         )
-    return empty_select(s.table, s.alias)._replace(
-        columns=(count_term(column_),), joins=s.joins, where=s.where
-    )
+    if column_ != "*":
+        raise QueryBuildError(
+            f"count({column_!r}) of a distinct or grouped query: count() counts the rows it "
+            "returns; to count values, select(n=raw('count(DISTINCT ...)'))"
+        )
+    inner = s._replace(order_by=(), limit=None, offset=None, lock=None)
+    return empty_select(inner, "counted")._replace(columns=counted)
 
 
 def _group_term(term: Any, method: str) -> Expression | Raw:

@@ -53,11 +53,13 @@ def shape(statement: Statement, params: list[Any]) -> Statement:
 
 
 def _select(s: Select, params: list[Any]) -> Select:
-    # In the order of the SQL text (columns, WHERE, GROUP BY...); clauses that are empty
+    # In the order of the SQL text (columns, FROM, WHERE, GROUP BY...); clauses that are empty
     # hold no value and stay as they are.
     changes: dict[str, Any] = {}
     if s.columns:
         changes["columns"] = _terms(s.columns, params)
+    if isinstance(s.table, Select):
+        changes["table"] = _select(s.table, params)
     if s.where:
         changes["where"] = _clauses(s.where, params)
     if s.after is not None:

@@ -57,7 +57,12 @@ def statement_sql(s: Statement) -> sql.Composed:
 def _select(s: Select) -> sql.Composed:
     parts: list[sql.Composable] = [sql.SQL("SELECT DISTINCT " if s.distinct else "SELECT ")]
     parts += [_COMMA.join(map(term_sql, s.columns)) if s.columns else sql.SQL("*")]
-    parts += [sql.SQL(" FROM "), _table(s.table, s.alias)]
+    match s.table:
+        case Select():
+            source = sql.SQL("(") + _select(s.table) + sql.SQL(")")
+            parts += [sql.SQL(" FROM "), _aliased(source, s.alias)]
+        case table:
+            parts += [sql.SQL(" FROM "), _table(table, s.alias)]
     parts += [_join(join) for join in s.joins]
     if s.where or s.after is not None:
         parts += [sql.SQL(" WHERE "), _filter(s.where, s.after)]

@@ -6,7 +6,7 @@ the parameters) and puts `SLOT` in their place: what is left, the statement's *s
 decides the SQL text alone and is the key of the compiler's cache.
 
 Two node types never compare equal because their fields hold different kinds of things
-(a table name is a tuple of str, a raw fragment a `Raw`...); the cache also keys on the
+(a table name is a tuple of str, a subquery a `Select`...); the cache also keys on the
 statement's type.
 """
 
@@ -116,7 +116,7 @@ class Join(NamedTuple):
 
 
 class Select(NamedTuple):
-    table: ColumnRef
+    table: ColumnRef | Select  # a subquery (with an alias): count() of a limited query
     alias: str | None
     columns: tuple[Term, ...]  # empty: *
     distinct: bool
@@ -171,6 +171,6 @@ Operand = Param | Marker | Raw
 Statement = Select | Insert | Update | Delete
 
 
-def empty_select(table: ColumnRef, alias: str | None) -> Select:
+def empty_select(table: ColumnRef | Select, alias: str | None) -> Select:
     """SELECT * FROM table: what table() records."""
     return Select(table, alias, (), False, (), (), None, (), (), (), None, None, None)
