@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from neonkit import Database, QueryBuildError, Settings, raw, table
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 HOSTILE_VALUES = [
     "'; DROP TABLE x; --",
@@ -448,6 +449,27 @@ def test_nul_is_refused_before_the_database(db: Database, todos: str) -> None:
         db.execute(table(todos).insert({"title": "a\x00b"}))
     with pytest.raises(QueryBuildError, match=r"column 'tags'.*NUL"):
         db.all(table(todos).where("tags", "&&", ["\x00"]))
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [({"a": 1}, "a dict"), (object(), "'object'"), ({"x"}, "a set"), ([1, "a"], "int, str")],
+)
+def test_values_psycopg_cannot_adapt_are_refused_before_the_database(
+    db: Database, value: Any, kind: str
+) -> None:
+    # GIVEN values psycopg refuses when it runs the query (once a 500 or a 422)
+    name = create(db, "id int PRIMARY KEY, data jsonb, tags text[]")
+    db.execute(table(name).insert({"id": 1, "data": Jsonb({"a": 1}), "tags": ["x"]}))
+    # THEN the builder refuses them, naming the column and the type, and nothing is written
+    for column in ("data", "tags"):
+        with pytest.raises(QueryBuildError, match=rf"column '{column}': .*{kind}"):
+            db.execute(table(name).insert({"id": 2, column: value}))
+        with pytest.raises(QueryBuildError, match=rf"column '{column}': .*{kind}"):
+            db.execute(table(name).where("id", 1).update({column: value}))
+    assert db.all(table(name)) == [{"id": 1, "data": {"a": 1}, "tags": ["x"]}]
+    # a dict wrapped as Jsonb is what a jsonb column takes
+    assert db.value(table(name).where("data", "@>", Jsonb({"a": 1})).count()) == 1
 
 
 @pytest.mark.parametrize("client_binding", [False, True], ids=["server-binding", "client-binding"])

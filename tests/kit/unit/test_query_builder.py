@@ -137,6 +137,6 @@ def test_misuse_raises_query_build_error_and_nothing_else() -> None:
             outcomes[attempt(two.after, {"a": a, "b": b})] += 1
             outcomes[attempt(t.insert, {"a": a, "b": b})] += 1
     # Both kinds of outcome happen many times: the calls reach the builders' checks.
-    assert outcomes["compiled"] > 1000, outcomes
+    assert outcomes["compiled"] > 500, outcomes
     assert outcomes["refused"] > 5000, outcomes
     assert set(outcomes) <= {"built", "compiled", "refused"}

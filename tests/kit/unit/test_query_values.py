@@ -1,18 +1,71 @@
-"""Values: NUL refused naming the column, lists frozen when recorded and bound as lists."""
+"""Values: checked (NUL, what psycopg cannot adapt) naming the column, frozen, bound as lists."""
 
 from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from neonkit.errors import QueryBuildError
 from neonkit.query import raw, table
+from psycopg.types.json import Jsonb
 
 T = table("t")
 
 
-def test_plain_values_are_bound_as_given() -> None:
-    marker = object()
-    for v in (1, 1.5, True, b"\x00bytes", "text", marker):
+class Color(enum.Enum):
+    RED = "red"
+
+
+def test_values_psycopg_adapts_are_bound_as_given() -> None:
+    values = [1, 1.5, True, b"\x00bytes", "text", dt.date(2030, 1, 1), Decimal("1.5"),
+              uuid.UUID(int=1), dt.timedelta(1), Color.RED, Jsonb({"a": 1})]  # fmt: skip
+    for v in values:
         assert T.where("c", v).compile().params == (v,)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"a": 1}, r"a dict is not adapted implicitly; wrap it as Jsonb\(value\)"),
+        (object(), r"psycopg cannot adapt a value of type 'object'"),
+        ({1, 2}, r"a set has no order"),
+        (frozenset({1}), r"a set has no order"),
+        ([1, "a"], r"a list mixing int, str"),
+        ([1, True], r"a list mixing bool, int"),
+        ([[1, 2], [3]], r"sub-arrays have one length"),
+        ([[1], 2], r"a list mixing int, list"),
+        ([{"a": 1}], r"a dict is not adapted implicitly"),
+        ([object()], r"cannot adapt a value of type 'object'"),
+    ],
+)
+def test_values_psycopg_cannot_adapt_are_refused_naming_the_column(
+    value: Any, message: str
+) -> None:
+    # GIVEN a value psycopg would refuse when the query runs (a 500, or a 422 blaming the client)
+    # THEN it is refused when the query is built, naming where it goes and what it is
+    builds = [
+        lambda: T.where("data", value),
+        lambda: T.where("data", "@>", value),
+        lambda: T.insert({"id": 1, "data": value}),
+        lambda: T.where("id", 1).update({"data": value}),
+        lambda: T.insert({"data": 1}).on_conflict("data").merge({"data": value}),
+        lambda: T.order_by("data").after([value]),
+    ]
+    for build in builds:
+        with pytest.raises(QueryBuildError, match=r"column 'data': .*" + message):
+            build()
+    with pytest.raises(QueryBuildError, match=r"raw\(\) parameter 0: .*" + message):
+        raw("%s", [value])
+
+
+def test_in_takes_a_set_and_checks_its_items() -> None:
+    assert sorted(T.where("c", "in", {3, 1}).compile().params[0]) == [1, 3]
+    with pytest.raises(QueryBuildError, match=r"column 'c': .*a list mixing int, str"):
+        T.where("c", "in", [1, "a"])
 
 
 def test_lists_are_frozen_when_recorded_and_bound_as_lists() -> None:
@@ -22,10 +75,6 @@ def test_lists_are_frozen_when_recorded_and_bound_as_lists() -> None:
     assert query.compile().params == (["a", "b"],)
     assert raw("%s", [("a", "b")]).params == (("a", "b"),)
     assert T.select(raw("%s", [("a", "b")])).compile().params == (["a", "b"],)
-
-
-def test_sets_are_bound_as_lists() -> None:
-    assert sorted(T.where("c", "in", {3, 1}).compile().params[0]) == [1, 3]
 
 
 def test_nul_in_a_string_names_the_column() -> None:

@@ -108,7 +108,7 @@ def _listed(value: Any, name: str) -> Operand:
         case Raw():
             return value
         case list() | tuple() | set() | frozenset():
-            return param(value, name)
+            return param(list(value), name)
         case _:
             raise QueryBuildError(
                 f"column {show(name)}: 'in' and 'not in' take a list, tuple or set, got "

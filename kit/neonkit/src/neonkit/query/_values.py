@@ -3,6 +3,10 @@
 A recorded query lives at module level across invocations, so a list given to it is copied
 into a tuple (a later change to the caller's list cannot change the query) and turned back
 into a list when bound, because psycopg adapts lists as arrays and cannot adapt tuples.
+
+A value psycopg cannot adapt is refused here, naming the column and the type, rather than
+failing when the query runs. A dict is not adapted implicitly: wrap it in
+`psycopg.types.json.Jsonb` (or `Json`) to say which JSON type it is.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+import psycopg
+from psycopg.adapt import PyFormat
 
 from ..errors import QueryBuildError
 from ._names import show
@@ -28,22 +35,44 @@ def param(obj: Any, name: Any, what: str = "column") -> Param:
 
 
 def frozen(obj: Any, name: Any, what: str = "column") -> Any:
-    """`obj` as recorded: a list, tuple or set as a tuple; a NUL in text refused."""
+    """`obj` as recorded, if psycopg can adapt it, else QueryBuildError naming `name`."""
     if type(obj) in _PLAIN:
         return obj
     match obj:
         case str():
             if "\x00" in obj:
-                raise _nul_error(obj, name, what)
+                raise QueryBuildError(
+                    f"{what} {show(name)}: PostgreSQL text cannot contain a NUL character "
+                    f"(\\x00), got {show(obj)}"
+                )
             return obj
-        case list() | tuple() | set() | frozenset():
-            return _items(obj, name, what)
+        case list() | tuple():
+            return _array(obj, name, what)
+        case dict():
+            raise QueryBuildError(
+                f"{what} {show(name)}: a dict is not adapted implicitly; wrap it as "
+                f"Jsonb(value) (from psycopg.types.json) for a json/jsonb column, got {show(obj)}"
+            )
+        case set() | frozenset():
+            raise QueryBuildError(
+                f"{what} {show(name)}: a set has no order, so it cannot be an array; pass a "
+                f"list ('in' and 'not in' take a set), got {show(obj)}"
+            )
+    try:
+        psycopg.adapters.get_dumper(type(obj), PyFormat.AUTO)
+    except psycopg.ProgrammingError:
+        raise QueryBuildError(
+            f"{what} {show(name)}: psycopg cannot adapt a value of type "
+            f"{type(obj).__qualname__!r}, got {show(obj)}"
+        ) from None
     return obj
 
 
 def bound(value: Any) -> Any:
-    """A recorded value as psycopg receives it."""
-    return list(value) if type(value) is tuple else value
+    """A recorded value as psycopg receives it: tuples (nested ones too) as lists."""
+    if type(value) is tuple:
+        return [bound(item) for item in value]
+    return value
 
 
 def array_text(value: tuple[Any, ...] | list[Any]) -> str | None:
@@ -85,20 +114,19 @@ def row_count(n: Any, method: str) -> Param:
     return Param(n)
 
 
-def _items(obj: Any, name: Any, what: str) -> tuple[Any, ...]:
-    """A list, tuple or set as a tuple, every string in it (and in nested lists) checked."""
-    items = tuple(obj)
-    for item in items:
-        if type(item) is str:
-            if "\x00" in item:
-                raise _nul_error(item, name, what)
-        elif isinstance(item, list | tuple):
-            _items(item, name, what)
+def _array(obj: list[Any] | tuple[Any, ...], name: Any, what: str) -> tuple[Any, ...]:
+    """A list as a tuple of checked items: one type of item, sub-lists of one length."""
+    items = tuple([frozen(item, name, what) for item in obj])
+    kinds = {type(item) for item in items if item is not None}
+    if len(kinds) > 1:
+        names = ", ".join(sorted("list" if k is tuple else k.__qualname__ for k in kinds))
+        raise QueryBuildError(
+            f"{what} {show(name)}: a list becomes a PostgreSQL array, whose items share one "
+            f"type, got a list mixing {names}: {show(obj)}"
+        )
+    if kinds == {tuple} and len({len(item) for item in items if item is not None}) > 1:
+        raise QueryBuildError(
+            f"{what} {show(name)}: nested lists become a multidimensional array, whose "
+            f"sub-arrays have one length, got {show(obj)}"
+        )
     return items
-
-
-def _nul_error(obj: str, name: Any, what: str) -> QueryBuildError:
-    return QueryBuildError(
-        f"{what} {show(name)}: PostgreSQL text cannot contain a NUL character (\\x00), "
-        f"got {show(obj)}"
-    )
