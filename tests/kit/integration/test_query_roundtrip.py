@@ -472,6 +472,19 @@ def test_values_psycopg_cannot_adapt_are_refused_before_the_database(
     assert db.value(table(name).where("data", "@>", Jsonb({"a": 1})).count()) == 1
 
 
+def test_a_recorded_query_keeps_the_values_it_was_given(db: Database) -> None:
+    # GIVEN a query recorded with a nested list and a JSON document (e.g. at module level)
+    name = create(db, "id serial PRIMARY KEY, grid text[], doc jsonb")
+    grid, doc = [["a"], ["b"]], {"tags": ["x"]}
+    insert = table(name).insert({"grid": grid, "doc": Jsonb(doc)}).returning("grid", "doc")
+    # WHEN the caller's objects change afterwards
+    grid[1][0] = "changed"
+    doc["tags"].append("changed")
+    # THEN every run stores what the query was given
+    first, second = db.one(insert), db.one(insert)
+    assert first == second == {"grid": [["a"], ["b"]], "doc": {"tags": ["x"]}}
+
+
 @pytest.mark.parametrize("client_binding", [False, True], ids=["server-binding", "client-binding"])
 def test_hostile_identifiers_work_as_real_names(
     database_url: str, settings: Settings, client_binding: bool

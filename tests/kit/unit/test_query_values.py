@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from neonkit.errors import QueryBuildError
 from neonkit.query import raw, table
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 T = table("t")
 
@@ -22,9 +22,37 @@ class Color(enum.Enum):
 
 def test_values_psycopg_adapts_are_bound_as_given() -> None:
     values = [1, 1.5, True, b"\x00bytes", "text", dt.date(2030, 1, 1), Decimal("1.5"),
-              uuid.UUID(int=1), dt.timedelta(1), Color.RED, Jsonb({"a": 1})]  # fmt: skip
+              uuid.UUID(int=1), dt.timedelta(1), Color.RED]  # fmt: skip
     for v in values:
         assert T.where("c", v).compile().params == (v,)
+    (json,) = T.where("c", Jsonb({"a": 1})).compile().params
+    assert (type(json), json.obj) == (Jsonb, {"a": 1})
+    assert T.where("c", bytearray(b"x")).compile().params == (b"x",)
+
+
+def test_nested_lists_and_json_do_not_follow_the_callers_objects() -> None:
+    # GIVEN a query recorded with a nested list and a JSON document the caller keeps
+    grid, doc = [["a"], ["b"]], {"tags": ["x"]}
+    queries = [
+        T.where("grid", grid).where("doc", "@>", Jsonb(doc)),
+        T.insert({"grid": grid, "doc": Jsonb(doc)}),
+        T.where("id", 1).update({"grid": grid, "doc": Json(doc)}),
+        T.select(raw("%s, %s", [grid, Jsonb(doc)])),
+    ]
+    # WHEN the caller changes them, and changes what compile() handed out
+    grid[0].append("c")
+    doc["tags"].append("y")
+    for query in queries:
+        for value in query.compile().params:
+            if isinstance(value, list):
+                value[0].append("d")
+            elif isinstance(value, Json | Jsonb):
+                value.obj["tags"].append("z")
+    # THEN the queries bind what they were given
+    for query in queries:
+        params = query.compile().params
+        assert [p for p in params if isinstance(p, list)] == [[["a"], ["b"]]]
+        assert [p.obj for p in params if isinstance(p, Json | Jsonb)] == [{"tags": ["x"]}]
 
 
 @pytest.mark.parametrize(

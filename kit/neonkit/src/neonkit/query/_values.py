@@ -1,8 +1,9 @@
 """Values: always bound as parameters, checked and frozen when recorded.
 
-A recorded query lives at module level across invocations, so a list given to it is copied
-into a tuple (a later change to the caller's list cannot change the query) and turned back
-into a list when bound, because psycopg adapts lists as arrays and cannot adapt tuples.
+A recorded query lives at module level across invocations, so nothing the caller keeps may
+change it later: a list (nested ones too) is copied into a tuple and turned back into a list
+when bound (psycopg adapts lists as arrays, not tuples); a `Json`/`Jsonb` is deep-copied when
+recorded and again when bound; a bytearray becomes bytes.
 
 A value psycopg cannot adapt is refused here, naming the column and the type, rather than
 failing when the query runs. A dict is not adapted implicitly: wrap it in
@@ -11,6 +12,7 @@ failing when the query runs. A dict is not adapted implicitly: wrap it in
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +20,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.adapt import PyFormat
+from psycopg.types.json import Json, Jsonb
 
 from ..errors import QueryBuildError
 from ._names import show
@@ -48,6 +51,10 @@ def frozen(obj: Any, name: Any, what: str = "column") -> Any:
             return obj
         case list() | tuple():
             return _array(obj, name, what)
+        case Json() | Jsonb():
+            return _json(obj, name, what)
+        case bytearray() | memoryview():
+            return bytes(obj)
         case dict():
             raise QueryBuildError(
                 f"{what} {show(name)}: a dict is not adapted implicitly; wrap it as "
@@ -69,10 +76,14 @@ def frozen(obj: Any, name: Any, what: str = "column") -> Any:
 
 
 def bound(value: Any) -> Any:
-    """A recorded value as psycopg receives it: tuples (nested ones too) as lists."""
-    if type(value) is tuple:
-        return [bound(item) for item in value]
-    return value
+    """A recorded value as psycopg receives it: tuples as lists, JSON as a fresh copy."""
+    match value:
+        case tuple():
+            return [bound(item) for item in value]
+        case Json() | Jsonb():
+            return type(value)(copy.deepcopy(value.obj), value.dumps)
+        case _:
+            return value
 
 
 def array_text(value: tuple[Any, ...] | list[Any]) -> str | None:
@@ -130,3 +141,13 @@ def _array(obj: list[Any] | tuple[Any, ...], name: Any, what: str) -> tuple[Any,
             f"sub-arrays have one length, got {show(obj)}"
         )
     return items
+
+
+def _json(obj: Json | Jsonb, name: Any, what: str) -> Json | Jsonb:
+    try:
+        return type(obj)(copy.deepcopy(obj.obj), obj.dumps)
+    except Exception as exc:  # what deepcopy cannot copy (a lock, a socket) cannot be JSON
+        raise QueryBuildError(
+            f"{what} {show(name)}: the {type(obj).__name__} value cannot be copied ({exc}), "
+            f"got {show(obj.obj)}"
+        ) from exc
