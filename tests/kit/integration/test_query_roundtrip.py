@@ -152,6 +152,19 @@ def test_each_operator_filters_as_postgres_does(
     assert titles(db.all(table(todos).where(*args).order_by("id"))) == expected
 
 
+@pytest.mark.parametrize("column", ["tags", "title", "id"])
+def test_in_an_empty_list_matches_nothing_whatever_the_column(
+    db: Database, todos: str, column: str
+) -> None:
+    # GIVEN columns of array, text and bigint type
+    seed(db, todos)
+    t = table(todos)
+    # THEN nothing is in an empty list, and everything is not in it
+    assert db.all(t.where(column, "in", [])) == []
+    assert db.value(t.where(column, "not in", []).count()) == len(ALL)
+    assert db.value(t.where_not(column, "in", []).count()) == len(ALL)
+
+
 def test_in_with_text_matches_other_types(db: Database, todos: str) -> None:
     # GIVEN a uuid column, WHEN matched against a list of strings, THEN PostgreSQL infers the type
     ref = uuid.uuid4()

@@ -3,6 +3,7 @@
     .where("id", 7)                        "id" = %s
     .where("id", ">", 5)                   "id" > %s
     .where("tag", "in", ["a", "b"])        "tag" = ANY(%s)   (one parameter: the shape is stable)
+    .where("tag", "in", [])                (FALSE)           (nothing is in an empty list)
     .where("due", None)                    "due" IS NULL
     .where({"done": False, "user": 3})     "done" = %s AND "user" = %s
     .where(lambda w: w.where("a", 1).or_where("b", 2))       ("a" = %s OR "b" = %s)
@@ -47,6 +48,7 @@ OPERATORS: dict[str, LiteralString] = {
     "<@": "<@",
     "&&": "&&",
 }
+_LISTS = (list, tuple, set, frozenset)
 # With None (or True/False for `is`), an operator needs no parameter.
 _WITHOUT_VALUE: dict[tuple[str, Any], LiteralString] = {
     ("=", None): "IS NULL",
@@ -86,6 +88,9 @@ def condition(conjunction: LiteralString, negated: bool, left: Any, op: str, val
             f"column {show(name)}: 'is' and 'is not' compare with None, True or False, got "
             f"{show(value)}"
         )
+    if op in ("= ANY", "<> ALL") and isinstance(value, _LISTS) and not value:
+        # Nothing is in an empty list. (ANY('{}') fails on an array column: no text[][].)
+        return RawCondition(conjunction, negated, Raw("TRUE" if op == "<> ALL" else "FALSE", ()))
     operand = _listed(value, name) if op in ("= ANY", "<> ALL") else _operand(value, name)
     return Condition(conjunction, negated, target, op, operand)
 
