@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from neonkit import Database, QueryBuildError, Settings, raw, table
+from neonkit import Database, QueryBuildError, Settings, alias, raw, table
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -243,6 +243,17 @@ def test_select_columns_aliases_distinct_group_and_having(db: Database, todos: s
         "label": "buy milk",
         "one": 1,
     }
+
+
+def test_result_columns_come_in_the_order_written(db: Database, todos: str) -> None:
+    # GIVEN aliases written between plain columns with alias()
+    seed(db, todos)
+    query = table(todos).select("id", alias("title", "name"), "done", alias(raw("1"), "one"))
+    # THEN each row's keys come in that order
+    row = db.one(query.where("id", 1))
+    assert list(row or {}) == ["id", "name", "done", "one"]
+    inserted = db.one(table(todos).insert({"title": "x"}).returning(alias("id", "key"), "title"))
+    assert list(inserted or {}) == ["key", "title"]
 
 
 def test_order_nulls_limit_and_offset(db: Database, todos: str) -> None:

@@ -26,7 +26,7 @@ from .errors import (
     UnavailableError,
     ValidationError,
 )
-from .query import Raw, raw, table
+from .query import Raw, alias, raw, table
 
 __all__ = [
     "BadRequestError",
@@ -51,6 +51,7 @@ __all__ = [
     "Transaction",
     "UnavailableError",
     "ValidationError",
+    "alias",
     "db",
     "raw",
     "table",

@@ -27,6 +27,7 @@ from ._insert import InsertQuery, OnConflict
 from ._raw import raw
 from ._select import SelectQuery, table
 from ._statements import Raw
+from ._terms import alias
 from ._update import UpdateQuery
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Raw",
     "SelectQuery",
     "UpdateQuery",
+    "alias",
     "raw",
     "table",
 ]

@@ -16,7 +16,7 @@ from ._delete import DeleteQuery, delete_statement
 from ._insert import InsertQuery, insert_statement
 from ._keyset import keyset
 from ._names import ColumnRef, column, identifier, show, table_name
-from ._statements import Clause, Expression, Join, Raw, Select, empty_select
+from ._statements import Alias, Clause, Expression, Join, Raw, Select, empty_select
 from ._terms import count_term, expression, order, terms
 from ._update import UpdateQuery, update_statement
 from ._values import row_count
@@ -50,8 +50,8 @@ class SelectQuery(Filtered, Query[Select]):
 
     __slots__ = ()
 
-    def select(self, *columns: str | Raw, **aliases: str | Raw) -> SelectQuery:
-        """Add columns: "id", "todos.id", "*", "todos.*", raw(...); keywords give aliases."""
+    def select(self, *columns: str | Raw | Alias, **aliases: str | Raw) -> SelectQuery:
+        """Add columns: "id", "todos.id", "*", "todos.*", raw(...), alias(column, name)."""
         s = self._statement
         return SelectQuery(s._replace(columns=s.columns + terms(columns, aliases, "select")))
 

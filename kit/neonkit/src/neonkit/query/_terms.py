@@ -1,6 +1,9 @@
 """Terms: what select(), returning(), order_by(), group_by() and a condition's left side take.
 
-select("id", "todos.*", raw("now()"), n=raw("count(*)"), title_alias="title")
+    select("id", "todos.*", raw("now()"), alias("title", "name"), n=raw("count(*)"))
+
+An alias given as alias(term, name) stays where it is written among the columns; one given
+as a keyword comes after the positional ones.
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ _DIRECTIONS: dict[str, bool] = {"asc": False, "desc": True}
 _NULLS: dict[str, LiteralString] = {"first": "NULLS FIRST", "last": "NULLS LAST"}
 
 
+def alias(term: str | Raw, name: str) -> Alias:
+    """`term AS "name"`, in its place among select()'s or returning()'s columns."""
+    return _alias(term, name, "alias", "alias() name")
+
+
 def terms(columns: tuple[Any, ...], aliases: Mapping[str, Any], method: str) -> tuple[Term, ...]:
-    """select("id", "todos.*", raw("now()"), n=raw("count(*)"))."""
+    """select("id", "todos.*", raw("now()"), alias("b", "bb"), n=raw("count(*)"))."""
     what = f"{method}() column"
     recorded = [_term(c, what) for c in columns]
-    recorded += [_alias(term, name, method) for name, term in aliases.items()]
+    recorded += [_alias(term, name, method, f"{method}() alias") for name, term in aliases.items()]
     return tuple(recorded)
 
 
@@ -47,14 +55,14 @@ def order(term: Any, direction: Any, nulls: Any, method: str = "order_by") -> Or
 
 def _term(term: Any, what: str) -> Term:
     match term:
-        case Raw():
+        case Raw() | Alias():
             return term
         case _:
             return column(term, star=True, what=what)
 
 
-def _alias(term: Any, name: Any, method: str) -> Alias:
-    identifier(name, f"{method}() alias")
+def _alias(term: Any, name: Any, method: str, what: str) -> Alias:
+    identifier(name, what)
     match term:
         case Raw():
             return Alias(term, name)
@@ -75,7 +83,7 @@ class Returning:
 
     __slots__ = ()
 
-    def returning(self, *columns: str | Raw, **aliases: str | Raw) -> Self:
+    def returning(self, *columns: str | Raw | Alias, **aliases: str | Raw) -> Self:
         """RETURNING these columns ("*" for all); `db.all` / `db.one` then give the rows."""
         if not columns and not aliases:
             raise QueryBuildError(f"returning() needs at least one column, got {show(columns)}")
