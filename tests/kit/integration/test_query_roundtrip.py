@@ -219,6 +219,18 @@ def test_mappings_groups_raw_and_negations(db: Database, todos: str) -> None:
     assert titles(db.all(t.where_not({"done": False}))) == ["Write report", "water plants"]
 
 
+def test_chained_conditions_group_left_to_right(db: Database, todos: str) -> None:
+    # GIVEN where(a).or_where(b).where(c)
+    seed(db, todos)
+    t = table(todos).order_by("id")
+    chained = t.where("done", True).or_where("user_id", 1).where("due", None)
+    # THEN it is (a OR b) AND c: each call applies to everything before it
+    assert titles(db.all(chained)) == ["call mom"]
+    # and SQL's precedence, a OR (b AND c), is written with a group
+    grouped = t.where("done", True).or_where(lambda w: w.where("user_id", 1).where("due", None))
+    assert titles(db.all(grouped)) == ["Write report", "call mom", "water plants"]
+
+
 def test_select_columns_aliases_distinct_group_and_having(db: Database, todos: str) -> None:
     seed(db, todos)
     t = table(todos)
