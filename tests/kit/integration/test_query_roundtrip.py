@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from neonkit import Database, QueryBuildError, Settings, alias, raw, table
+from neonkit.query import ref
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -369,6 +370,37 @@ def test_for_update_inside_a_transaction(db: Database, todos: str) -> None:
             table(todos).where("id", "in", [r["id"] for r in locked]).update({"done": False})
         )
     assert db.value(table(todos).where("done", True).count()) == 0
+
+
+def test_between(db: Database, todos: str) -> None:
+    seed(db, todos)
+    t = table(todos).order_by("id")
+    january, february = dt.date(2030, 1, 1), dt.date(2030, 2, 1)
+    assert titles(db.all(t.where("due", "between", (january, february)))) == [
+        "buy milk", "Write report", "fix bike",
+    ]  # fmt: skip
+    assert titles(db.all(t.where("due", "not between", [january, february]))) == ["water plants"]
+
+
+def test_subqueries_and_exists(db: Database, todos: str) -> None:
+    # GIVEN todos and a table of their labels
+    seed(db, todos)
+    labels = create(db, "todo_id bigint NOT NULL, label text NOT NULL")
+    db.execute(table(labels).insert([{"todo_id": 1, "label": "x"}, {"todo_id": 4, "label": "x"},
+                                     {"todo_id": 4, "label": "y"}]))  # fmt: skip
+    t = table(todos).order_by("id")
+    # THEN 'in' a select, a correlated EXISTS with ref(), and a scalar subquery filter as SQL does
+    labelled = table(labels).select("todo_id").where("label", "x")
+    assert titles(db.all(t.where("id", "in", labelled))) == ["buy milk", "fix bike"]
+    assert titles(db.all(t.where("id", "not in", labelled).where("done", False))) == ["call mom"]
+    with_y = table(labels).where(f"{labels}.todo_id", ref(f"{todos}.id")).where("label", "y")
+    assert titles(db.all(t.where_exists(with_y))) == ["fix bike"]
+    assert len(db.all(t.where_not_exists(with_y))) == 4
+    newest = table(labels).select(raw("max(todo_id)")).where("label", "x")
+    assert titles(db.all(t.where("id", ">=", newest))) == ["fix bike", "water plants"]
+    # AND a write takes them too
+    done = table(todos).where_exists(with_y).update({"done": True}).returning("title")
+    assert db.all(done) == [{"title": "fix bike"}]
 
 
 # -- writes --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from neonkit.errors import QueryBuildError
-from neonkit.query import OPERATORS, Conditions, raw, table
+from neonkit.query import OPERATORS, Conditions, raw, ref, table
 from neonkit.query._conditions import operator
 
 T = table("t")
@@ -54,11 +54,11 @@ def test_each_allowed_operator(op: str, rendered: str) -> None:
 def test_the_allow_list_is_what_the_docs_say() -> None:
     assert set(OPERATORS) == {
         "=", "!=", "<>", "<", "<=", ">", ">=", "like", "ilike", "not like", "not ilike",
-        "in", "not in", "is", "is not", "@>", "<@", "&&",
+        "in", "not in", "between", "not between", "is", "is not", "@>", "<@", "&&",
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("op", ["==", "; DROP TABLE t", "or", "~", "between", "", None, 1])
+@pytest.mark.parametrize("op", ["==", "; DROP TABLE t", "or", "~", "betwixt", "", None, 1])
 def test_other_operators_are_refused_by_name(op: Any) -> None:
     with pytest.raises(QueryBuildError, match=r"unknown operator") as caught:
         T.where("c", op, 1)
@@ -282,3 +282,65 @@ def test_recorded_lists_do_not_follow_the_callers_list() -> None:
     query = T.where("id", "in", ids)
     ids.append(3)
     assert query.compile().params == ([1, 2],)
+
+
+# -- between, subqueries, ref, exists ------------------------------------------------------
+
+
+def test_between_binds_its_two_values() -> None:
+    assert where_sql(T.where("n", "between", (1, 9))) == ('"n" BETWEEN %s AND %s', (1, 9))
+    assert where_sql(T.where("d", "not between", ["a", "b"])) == (
+        '"d" NOT BETWEEN %s AND %s',
+        ("a", "b"),
+    )
+
+
+@pytest.mark.parametrize("value", [1, (1,), (1, 2, 3), (None, 1), "ab", raw("1 AND 2")])
+def test_between_takes_two_values(value: Any) -> None:
+    with pytest.raises(QueryBuildError, match=r"column 'n': 'between'"):
+        T.where("n", "between", value)
+
+
+def test_in_takes_a_select_query() -> None:
+    tagged = table("tags").select("todo_id").where("tag", "a")
+    assert where_sql(T.where("id", "in", tagged).where("done", False)) == (
+        '"id" = ANY (SELECT "todo_id" FROM "tags" WHERE "tag" = %s) AND "done" = %s',
+        ("a", False),
+    )
+    assert where_sql(T.where("id", "not in", tagged))[0].startswith('"id" <> ALL (SELECT')
+
+
+def test_a_select_query_is_a_scalar_subquery_elsewhere() -> None:
+    latest = table("u").select(raw("max(n)")).where("k", 5)
+    assert where_sql(T.where("n", ">=", latest)) == (
+        '"n" >= (SELECT max(n) FROM "u" WHERE "k" = %s)',
+        (5,),
+    )
+
+
+def test_writes_are_not_subqueries() -> None:
+    with pytest.raises(QueryBuildError, match="a subquery must be a select query, got an UPDATE"):
+        T.where("id", "in", table("u").where("a", 1).update({"a": 2}))
+    with pytest.raises(QueryBuildError, match=r"where_exists\(\): a subquery must be a select"):
+        T.where_exists(table("u").delete(all_rows=True))  # type: ignore[arg-type]
+    with pytest.raises(QueryBuildError, match=r"where_exists\(\) takes a select query"):
+        T.where_exists("SELECT 1")  # type: ignore[arg-type]
+
+
+def test_ref_compares_with_a_column() -> None:
+    assert where_sql(T.where("a", ref("t.b"))) == ('"a" = "t"."b"', ())
+    assert where_sql(T.where("a", "<", ref("b"))) == ('"a" < "b"', ())
+    with pytest.raises(QueryBuildError, match=r"ref\(\) column"):
+        ref("a.b.c")
+
+
+def test_where_exists_correlates_with_ref() -> None:
+    tags = table("tags").where("tags.todo_id", ref("t.id")).where("tag", "x")
+    query = T.where("done", False).where_exists(tags).where_not_exists(table("u").where("a", 1))
+    assert where_sql(query) == (
+        '"done" = %s AND EXISTS (SELECT * FROM "tags" WHERE "tags"."todo_id" = "t"."id" AND '
+        '"tag" = %s) AND NOT EXISTS (SELECT * FROM "u" WHERE "a" = %s)',
+        (False, "x", 1),
+    )
+    grouped = T.where("a", 1).or_where(lambda w: w.where_exists(tags))
+    assert where_sql(grouped)[0].startswith('"a" = %s OR (EXISTS (SELECT')

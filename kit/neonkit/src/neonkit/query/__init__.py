@@ -27,7 +27,7 @@ from ._insert import InsertQuery, OnConflict
 from ._raw import raw
 from ._select import SelectQuery, table
 from ._statements import Raw
-from ._terms import alias
+from ._terms import alias, ref
 from ._update import UpdateQuery
 
 __all__ = [
@@ -42,5 +42,6 @@ __all__ = [
     "UpdateQuery",
     "alias",
     "raw",
+    "ref",
     "table",
 ]

@@ -1,13 +1,16 @@
-"""Conditions: where / or_where / where_not / or_where_not, and the operator allow-list.
+"""Conditions: where / or_where / where_not / or_where_not / where_exists, and the operators.
 
     .where("id", 7)                        "id" = %s
     .where("id", ">", 5)                   "id" > %s
     .where("tag", "in", ["a", "b"])        "tag" = ANY(%s)   (one parameter: the shape is stable)
     .where("tag", "in", [])                (FALSE)           (nothing is in an empty list)
+    .where("n", "between", (1, 9))         "n" BETWEEN %s AND %s
     .where("due", None)                    "due" IS NULL
     .where({"done": False, "user": 3})     "done" = %s AND "user" = %s
     .where(lambda w: w.where("a", 1).or_where("b", 2))       ("a" = %s OR "b" = %s)
     .where(raw("lower(title) = %s", ["x"]))                  (lower(title) = %s)
+    .where("id", "in", table("tags").select("todo_id"))      "id" = ANY (SELECT ...)
+    .where_exists(table("tags").where("tags.todo_id", ref("todos.id")))   EXISTS (SELECT ...)
 
 Chained conditions combine left to right: where(a).or_where(b).where(c) is (a OR b) AND c,
 so extending a query with where() always narrows what it matched before.
@@ -19,9 +22,20 @@ from collections.abc import Callable, Mapping
 from typing import Any, LiteralString, Self, overload
 
 from ..errors import QueryBuildError
-from ._builder import Recorder
+from ._builder import Query, Recorder
 from ._names import dotted, show
-from ._statements import Clause, Condition, Group, Operand, Raw, RawCondition
+from ._statements import (
+    Bounds,
+    Clause,
+    Condition,
+    Exists,
+    Group,
+    Operand,
+    Raw,
+    RawCondition,
+    Ref,
+    Select,
+)
 from ._terms import expression
 from ._values import array_text, frozen, param
 
@@ -42,6 +56,8 @@ OPERATORS: dict[str, LiteralString] = {
     "not ilike": "NOT ILIKE",
     "in": "= ANY",
     "not in": "<> ALL",
+    "between": "BETWEEN",
+    "not between": "NOT BETWEEN",
     "is": "IS",
     "is not": "IS NOT",
     "@>": "@>",
@@ -91,14 +107,21 @@ def condition(conjunction: LiteralString, negated: bool, left: Any, op: str, val
     if op in ("= ANY", "<> ALL") and isinstance(value, _LISTS) and not value:
         # Nothing is in an empty list. (ANY('{}') fails on an array column: no text[][].)
         return RawCondition(conjunction, negated, Raw("TRUE" if op == "<> ALL" else "FALSE", ()))
-    operand = _listed(value, name) if op in ("= ANY", "<> ALL") else _operand(value, name)
+    if op in ("= ANY", "<> ALL"):
+        operand = _listed(value, name)
+    elif op in ("BETWEEN", "NOT BETWEEN"):
+        operand = _bounds(value, name)
+    else:
+        operand = _operand(value, name)
     return Condition(conjunction, negated, target, op, operand)
 
 
 def _operand(value: Any, name: str) -> Operand:
     match value:
-        case Raw():
+        case Raw() | Ref():
             return value
+        case Query():
+            return subquery(value, f"column {name!r}")
         case list() | tuple():  # an array: compared with an array column
             items = frozen(value, name)
             text = array_text(items)
@@ -112,13 +135,35 @@ def _listed(value: Any, name: str) -> Operand:
     match value:
         case Raw():
             return value
+        case Query():
+            return subquery(value, f"column {name!r}")
         case list() | tuple() | set() | frozenset():
             return param(list(value), name)
         case _:
             raise QueryBuildError(
-                f"column {show(name)}: 'in' and 'not in' take a list, tuple or set, got "
-                f"{show(value)}"
+                f"column {show(name)}: 'in' and 'not in' take a list, tuple or set, or a "
+                f"select query, got {show(value)}"
             )
+
+
+def _bounds(value: Any, name: str) -> Bounds:
+    if not isinstance(value, list | tuple) or isinstance(value, Raw | Ref) or len(value) != 2:
+        raise QueryBuildError(
+            f"column {show(name)}: 'between' takes two values (low, high), got {show(value)}"
+        )
+    if value[0] is None or value[1] is None:
+        raise QueryBuildError(
+            f"column {show(name)}: 'between' cannot compare with None, got {show(value)}"
+        )
+    return Bounds(param(value[0], name), param(value[1], name))
+
+
+def subquery(query: Query[Any], where: str) -> Select:
+    """A select query's statement, to nest; PostgreSQL nests no INSERT, UPDATE or DELETE."""
+    if not isinstance(query.statement, Select):
+        kind = type(query.statement).__name__.upper()
+        raise QueryBuildError(f"{where}: a subquery must be a select query, got an {kind}")
+    return query.statement
 
 
 def clauses(
@@ -203,8 +248,22 @@ class Filtered:
         """(everything before) OR NOT (condition)."""
         return self._add_where(clauses("OR", True, first, second, third, "or_where_not"))
 
+    def where_exists(self, query: Query[Any]) -> Self:
+        """AND EXISTS (query); correlate it with ref("table.column")."""
+        return self._add_where((Exists("AND", False, _exists(query, "where_exists")),))
+
+    def where_not_exists(self, query: Query[Any]) -> Self:
+        """AND NOT EXISTS (query)."""
+        return self._add_where((Exists("AND", True, _exists(query, "where_not_exists")),))
+
     def _add_where(self, added: tuple[Clause, ...]) -> Self:
         raise NotImplementedError
+
+
+def _exists(query: Any, method: str) -> Select:
+    if not isinstance(query, Query):
+        raise QueryBuildError(f"{method}() takes a select query, got {show(query)}")
+    return subquery(query, f"{method}()")
 
 
 class Conditions(Filtered, Recorder[tuple[Clause, ...]]):

@@ -13,10 +13,12 @@ from ..errors import QueryBuildError
 from ._statements import (
     SLOT,
     Alias,
+    Bounds,
     Clause,
     Condition,
     Conflict,
     Delete,
+    Exists,
     Group,
     Insert,
     Marker,
@@ -105,7 +107,11 @@ def _value(value: Any, params: list[Any]) -> Any:
             return SLOT
         case Raw():
             return _raw(value, params)
-        case _:  # None, EXCLUDED: nothing to bind
+        case Bounds():
+            return Bounds(_value(value.low, params), _value(value.high, params))
+        case Select():
+            return _select(value, params)
+        case _:  # None, a Ref, EXCLUDED: nothing to bind
             return value
 
 
@@ -163,6 +169,8 @@ def _clause(clause: Clause, params: list[Any]) -> Clause:
             return clause._replace(clauses=_clauses(clause.clauses, params))
         case RawCondition():
             return clause._replace(raw=_raw(clause.raw, params))
+        case Exists():
+            return clause._replace(query=_select(clause.query, params))
 
 
 def _assignments(

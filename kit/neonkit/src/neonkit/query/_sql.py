@@ -14,10 +14,12 @@ from ._names import ColumnRef, Ident, render
 from ._statements import (
     EXCLUDED,
     Alias,
+    Bounds,
     Clause,
     Condition,
     Count,
     Delete,
+    Exists,
     Group,
     Insert,
     Join,
@@ -25,6 +27,7 @@ from ._statements import (
     Order,
     Raw,
     RawCondition,
+    Ref,
     Select,
     Statement,
     Term,
@@ -161,6 +164,10 @@ def _value(value: Any, name: str = "") -> sql.Composable:
     match value:
         case Raw():
             return sql.SQL(value.text)
+        case Ref():
+            return render(value.column)
+        case Select():
+            return sql.SQL("(") + _select(value) + sql.SQL(")")
         case _ if value is EXCLUDED:
             return sql.SQL("EXCLUDED.") + Ident(name)
         case _:
@@ -205,6 +212,9 @@ def _clause(clause: Clause) -> sql.Composable:
             inner = where_sql(clause.clauses)
         case RawCondition():
             inner = sql.SQL(clause.raw.text)
+        case Exists():
+            prefix: LiteralString = "NOT EXISTS (" if clause.negated else "EXISTS ("
+            return sql.SQL(prefix) + _select(clause.query) + sql.SQL(")")
     return sql.SQL("NOT (" if clause.negated else "(") + inner + sql.SQL(")")
 
 
@@ -213,6 +223,10 @@ def _condition(c: Condition) -> sql.Composable:
     match c.value:
         case None:
             return left + sql.SQL(" " + c.operator)
+        case Bounds():
+            return left + sql.SQL(" " + c.operator + " %s AND %s")
+        case Select() if c.operator in ("= ANY", "<> ALL"):
+            return left + sql.SQL(" " + c.operator + " (") + _select(c.value) + sql.SQL(")")
         case Raw() if c.operator not in ("= ANY", "<> ALL"):
             return left + sql.SQL(" " + c.operator + " (") + _value(c.value) + sql.SQL(")")
         case _ if c.operator in ("= ANY", "<> ALL"):

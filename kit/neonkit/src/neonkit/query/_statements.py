@@ -46,6 +46,12 @@ class Param(NamedTuple):
     value: Any
 
 
+class Ref(NamedTuple):
+    """A column on the right of a condition: `ref("todos.id")` in a correlated subquery."""
+
+    column: ColumnRef
+
+
 class Count(NamedTuple):
     """count(column) or count(*)."""
 
@@ -61,6 +67,13 @@ class Alias(NamedTuple):
 
 Term = ColumnRef | Raw | Alias | Count
 Expression = ColumnRef  # what a condition, an order or a group compares
+
+
+class Bounds(NamedTuple):
+    """The two values of BETWEEN."""
+
+    low: Param | Marker
+    high: Param | Marker
 
 
 class Condition(NamedTuple):
@@ -89,7 +102,15 @@ class RawCondition(NamedTuple):
     raw: Raw
 
 
-Clause = Condition | Group | RawCondition
+class Exists(NamedTuple):
+    """`EXISTS (SELECT ...)`: where_exists(query)."""
+
+    conjunction: LiteralString
+    negated: bool
+    query: Select
+
+
+Clause = Condition | Group | RawCondition | Exists
 
 
 class Order(NamedTuple):
@@ -167,7 +188,7 @@ class Delete(NamedTuple):
     all_rows: bool
 
 
-Operand = Param | Marker | Raw
+Operand = Param | Marker | Raw | Ref | Bounds | Select  # a Select: a subquery
 Statement = Select | Insert | Update | Delete
 
 

@@ -2,6 +2,8 @@
 
     select("id", "todos.*", raw("now()"), alias("title", "name"), n=raw("count(*)"))
 
+A column on the right of a condition is ref("table.column"): a plain string is a value.
+
 An alias given as alias(term, name) stays where it is written among the columns; one given
 as a keyword comes after the positional ones.
 """
@@ -13,7 +15,7 @@ from typing import Any, LiteralString, Self
 
 from ..errors import QueryBuildError
 from ._names import ColumnRef, column, identifier, show
-from ._statements import Alias, Count, Expression, Order, Raw, Term
+from ._statements import Alias, Count, Expression, Order, Raw, Ref, Term
 
 _DIRECTIONS: dict[str, bool] = {"asc": False, "desc": True}
 _NULLS: dict[str, LiteralString] = {"first": "NULLS FIRST", "last": "NULLS LAST"}
@@ -22,6 +24,11 @@ _NULLS: dict[str, LiteralString] = {"first": "NULLS FIRST", "last": "NULLS LAST"
 def alias(term: str | Raw, name: str) -> Alias:
     """`term AS "name"`, in its place among select()'s or returning()'s columns."""
     return _alias(term, name, "alias", "alias() name")
+
+
+def ref(name: str) -> Ref:
+    """A column, to compare with: where("tags.todo_id", ref("todos.id"))."""
+    return Ref(column(name, what="ref() column"))
 
 
 def terms(columns: tuple[Any, ...], aliases: Mapping[str, Any], method: str) -> tuple[Term, ...]:
