@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from neonkit import Database, QueryBuildError, Settings, alias, raw, table
-from neonkit.query import ref
+from neonkit.query import json_path, ref
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -401,6 +401,51 @@ def test_subqueries_and_exists(db: Database, todos: str) -> None:
     # AND a write takes them too
     done = table(todos).where_exists(with_y).update({"done": True}).returning("title")
     assert db.all(done) == [{"title": "fix bike"}]
+
+
+def test_distinct_on_keeps_the_first_row_of_each_group(db: Database, todos: str) -> None:
+    # GIVEN todos of two users, WHEN asking each user's latest
+    seed(db, todos)
+    latest = (
+        table(todos)
+        .select("user_id", "title")
+        .where("user_id", "!=", None)
+        .distinct_on("user_id")
+        .order_by("user_id")
+        .order_by("id", "desc")
+    )
+    # THEN one row per user, the first in the order
+    assert db.all(latest) == [
+        {"user_id": 1, "title": "call mom"},
+        {"user_id": 2, "title": "water plants"},
+    ]
+    assert db.value(latest.count()) == 2
+
+
+def test_json_paths_select_filter_order_and_group(db: Database) -> None:
+    # GIVEN events with a jsonb payload, one of whose keys has a quote and a percent
+    name = create(db, "id serial PRIMARY KEY, payload jsonb NOT NULL")
+    payloads = [
+        {"kind": "open", "user": {"id": 7}, "it's 100%": "a", "n": [3, 1]},
+        {"kind": "close", "user": {"id": 7}, "it's 100%": "b", "n": [2]},
+        {"kind": "open", "user": {"id": 8}, "it's 100%": "a", "n": [1]},
+    ]
+    db.execute(table(name).insert([{"payload": Jsonb(p)} for p in payloads]))
+    kind = json_path("payload", "->>", "kind")
+    t = table(name)
+    # THEN ->> and #>> read text, -> and #> json, in select lists, conditions, orders, groups
+    rows = db.all(
+        t.select("id", alias(kind, "kind"), first_n=json_path("payload", "#>", ["n", 0]))
+        .where(json_path("payload", "#>>", ["user", "id"]), "7")
+        .where(json_path("payload", "->>", "it's 100%"), "in", ["a", "b"])
+        .order_by(json_path("payload", "->", "n"), "desc")
+    )
+    assert rows == [
+        {"id": 1, "kind": "open", "first_n": 3},
+        {"id": 2, "kind": "close", "first_n": 2},
+    ]
+    groups = t.select(alias(kind, "kind"), n=raw("count(*)")).group_by(kind).order_by(kind)
+    assert db.all(groups) == [{"kind": "close", "n": 1}, {"kind": "open", "n": 2}]
 
 
 # -- writes --------------------------------------------------------------------------------

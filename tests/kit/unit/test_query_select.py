@@ -210,6 +210,28 @@ def test_order_by_cannot_follow_after() -> None:
         T.order_by("id").after([1]).order_by("x")
 
 
+def test_distinct_on_keeps_the_first_row_of_each_group() -> None:
+    query = T.distinct_on("user_id").order_by("user_id").order_by("due", "desc")
+    assert text(query) == (
+        'SELECT DISTINCT ON ("user_id") * FROM "todos" ORDER BY "user_id" ASC, "due" DESC'
+    )
+    two = T.select("id").distinct_on("a", raw("lower(b)")).distinct_on("c")
+    assert text(two) == 'SELECT DISTINCT ON ("a", lower(b), "c") "id" FROM "todos"'
+
+
+def test_distinct_on_is_not_distinct() -> None:
+    with pytest.raises(QueryBuildError, match="cannot follow distinct_on"):
+        T.distinct_on("a").distinct()
+    with pytest.raises(QueryBuildError, match=r"cannot follow distinct\(\)"):
+        T.distinct().distinct_on("a")
+    with pytest.raises(QueryBuildError, match="at least one column"):
+        T.distinct_on()
+    with pytest.raises(QueryBuildError, match=r"distinct_on\(\) column"):
+        T.distinct_on("a.b.c")
+    with pytest.raises(QueryBuildError, match=r"insert\(\) cannot follow distinct_on\(\)"):
+        T.distinct_on("a").insert({"a": 1})
+
+
 # -- count ---------------------------------------------------------------------------------
 
 
@@ -257,6 +279,14 @@ def test_count_of_a_distinct_or_grouped_query_counts_the_rows_it_returns() -> No
     assert compiled.params == (False, 1)
     with pytest.raises(QueryBuildError, match=r"count\('id'\) of a distinct or grouped"):
         T.distinct().count("id")
+
+
+def test_count_of_distinct_on_keeps_its_order() -> None:
+    latest = T.distinct_on("user_id").order_by("user_id").order_by("id", "desc").limit(3)
+    assert text(latest.count()) == (
+        'SELECT count(*) AS "count" FROM (SELECT DISTINCT ON ("user_id") * FROM "todos" '
+        'ORDER BY "user_id" ASC, "id" DESC) AS "counted"'
+    )
 
 
 def test_a_count_is_a_query_on_a_subquery_that_cannot_be_written() -> None:

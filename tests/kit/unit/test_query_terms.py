@@ -1,4 +1,4 @@
-"""Select lists and RETURNING terms, and alias()."""
+"""Select lists and RETURNING terms, alias() and json_path()."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from neonkit.errors import QueryBuildError
-from neonkit.query import alias, raw, table
+from neonkit.query import alias, json_path, raw, table
 from neonkit.query._statements import Alias
 from neonkit.query._terms import terms
 
@@ -55,3 +55,39 @@ def test_alias_keeps_its_place_among_the_columns() -> None:
 def test_alias_refuses_what_is_not_a_column_or_a_name(term: Any, name: Any, message: str) -> None:
     with pytest.raises(QueryBuildError, match=message):
         alias(term, name)
+
+
+def test_json_path_is_a_field_of_a_json_column_with_its_key_in_the_text() -> None:
+    kind = json_path("payload", "->>", "kind")
+    query = (
+        table("ev")
+        .select("id", alias(kind, "kind"), first=json_path("payload", "->", 0))
+        .where(json_path("payload", "#>>", ["user", 0, "it's 100%"]), "x")
+        .order_by(json_path("payload", "#>", ["n"]), "desc")
+        .group_by("id", kind)
+    )
+    compiled = query.compile()
+    assert compiled.text == (
+        'SELECT "id", ("payload" ->> \'kind\') AS "kind", ("payload" -> 0) AS "first" '
+        'FROM "ev" WHERE ("payload" #>> \'{user,0,"it\'\'s 100%%"}\') = %s '
+        'GROUP BY "id", ("payload" ->> \'kind\') ORDER BY ("payload" #> \'{n}\') DESC'
+    )
+    assert compiled.params == ("x",)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("p", "=>", "k"), r"operator must be one of -> ->> #> #>>"),
+        (("p", "#>", "k"), r"with #> takes a non-empty list of keys"),
+        (("p", "#>>", []), r"with #>> takes a non-empty list of keys"),
+        (("p", "->", 1.5), r"key must be a str or an int"),
+        (("p", "->", True), r"key must be a str or an int"),
+        (("p", "->", "a\x00"), r"key must be a str or an int"),
+        (("p", "#>>", ["a", None]), r"key must be a str or an int"),
+        ((1, "->", "k"), r"json_path\(\) column must be a column name"),
+    ],
+)
+def test_json_path_refuses_bad_operators_and_keys(args: tuple[Any, ...], message: str) -> None:
+    with pytest.raises(QueryBuildError, match=message):
+        json_path(*args)

@@ -27,7 +27,7 @@ from ._insert import InsertQuery, OnConflict
 from ._raw import raw
 from ._select import SelectQuery, table
 from ._statements import Raw
-from ._terms import alias, ref
+from ._terms import alias, json_path, ref
 from ._update import UpdateQuery
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "SelectQuery",
     "UpdateQuery",
     "alias",
+    "json_path",
     "raw",
     "ref",
     "table",

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import QueryBuildError
 from ._names import ColumnRef, dotted, show
-from ._statements import Keyset, Order, Raw
+from ._statements import JsonPath, Keyset, Order, Raw
 from ._values import param
 
 
@@ -24,9 +24,10 @@ def keyset(orders: tuple[Order, ...], keys: Any) -> Keyset:
     columns: list[ColumnRef] = []
     for order in orders:
         match order.term:
-            case Raw():
+            case Raw() | JsonPath():
                 raise QueryBuildError(
-                    "after() cannot follow an order_by(raw(...)); order by columns"
+                    "after() cannot follow an order_by(raw(...)) or order_by(json_path(...)); "
+                    "order by columns"
                 )
             case term:
                 columns.append(term)
@@ -88,7 +89,7 @@ def _mixed_directions(orders: tuple[Order, ...]) -> QueryBuildError:
 
 def _name(order: Order) -> str:
     match order.term:
-        case Raw():
+        case Raw() | JsonPath():
             return repr(order.term)
         case term:
             return dotted(term)

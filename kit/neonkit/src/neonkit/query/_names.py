@@ -35,6 +35,14 @@ class Ident(sql.Identifier):
         return text.replace(b"%", b"%%") if b"%" in text else text
 
 
+class Lit(sql.Literal):
+    """A `sql.Literal` whose `%` is doubled, for the same reason as `Ident`'s."""
+
+    def as_bytes(self, context: AdaptContext | None = None) -> bytes:
+        text = super().as_bytes(context)
+        return text.replace(b"%", b"%%") if b"%" in text else text
+
+
 def identifier(name: Any, what: str = "identifier") -> str:
     """`name` if PostgreSQL will take it as written, else QueryBuildError naming it."""
     if not isinstance(name, str):

@@ -16,15 +16,15 @@ from ._delete import DeleteQuery, delete_statement
 from ._insert import InsertQuery, insert_statement
 from ._keyset import keyset
 from ._names import ColumnRef, column, identifier, show, table_name
-from ._statements import Alias, Clause, Expression, Join, Raw, Select, empty_select
+from ._statements import Alias, Clause, Expression, Join, JsonPath, Raw, Select, empty_select
 from ._terms import count_term, expression, order, terms
 from ._update import UpdateQuery, update_statement
 from ._values import row_count
 
 _JOIN_OPERATORS = ("=", "<>", "<", "<=", ">", ">=")
 # The clauses of a SELECT, with the method that sets them, for "cannot follow" errors.
-_SETTERS = {"columns": "select", "distinct": "distinct", "joins": "join", "where": "where",
-            "after": "after",
+_SETTERS = {"columns": "select", "distinct": "distinct", "distinct_on": "distinct_on",
+            "joins": "join", "where": "where", "after": "after",
             "group_by": "group_by", "having": "having", "order_by": "order_by",
             "limit": "limit", "offset": "offset", "lock": "for_update"}  # fmt: skip
 _EMPTY = empty_select(("t",), None)
@@ -50,14 +50,28 @@ class SelectQuery(Filtered, Query[Select]):
 
     __slots__ = ()
 
-    def select(self, *columns: str | Raw | Alias, **aliases: str | Raw) -> SelectQuery:
+    def select(
+        self, *columns: str | Raw | Alias | JsonPath, **aliases: str | Raw | JsonPath
+    ) -> SelectQuery:
         """Add columns: "id", "todos.id", "*", "todos.*", raw(...), alias(column, name)."""
         s = self._statement
         return SelectQuery(s._replace(columns=s.columns + terms(columns, aliases, "select")))
 
     def distinct(self) -> SelectQuery:
         """SELECT DISTINCT."""
+        if self._statement.distinct_on:
+            raise QueryBuildError("distinct() cannot follow distinct_on(): choose one")
         return SelectQuery(self._statement._replace(distinct=True))
+
+    def distinct_on(self, *columns: str | JsonPath | Raw) -> SelectQuery:
+        """SELECT DISTINCT ON (columns): the first row of each group, in order_by() order."""
+        s = self._statement
+        if not columns:
+            raise QueryBuildError("distinct_on() needs at least one column")
+        if s.distinct:
+            raise QueryBuildError("distinct_on() cannot follow distinct(): choose one")
+        added = tuple(_group_term(c, "distinct_on") for c in columns)
+        return SelectQuery(s._replace(distinct_on=s.distinct_on + added))
 
     def join(
         self, table: str, left: str, op_or_right: str, right: Any = MISSING, *,
@@ -90,7 +104,7 @@ class SelectQuery(Filtered, Query[Select]):
     def _add_where(self, added: tuple[Clause, ...]) -> SelectQuery:
         return SelectQuery(self._statement._replace(where=self._statement.where + added))
 
-    def group_by(self, *columns: str | Raw) -> SelectQuery:
+    def group_by(self, *columns: str | JsonPath | Raw) -> SelectQuery:
         added = tuple(_group_term(c, "group_by") for c in columns)
         return SelectQuery(self._statement._replace(group_by=self._statement.group_by + added))
 
@@ -104,7 +118,7 @@ class SelectQuery(Filtered, Query[Select]):
         return SelectQuery(self._statement._replace(having=self._statement.having + added))
 
     def order_by(
-        self, column_: str | Raw, direction: str = "asc", nulls: str | None = None
+        self, column_: str | JsonPath | Raw, direction: str = "asc", nulls: str | None = None
     ) -> SelectQuery:
         """ORDER BY column ASC|DESC [NULLS FIRST|LAST]; call once per column."""
         s = self._statement
@@ -177,7 +191,7 @@ class SelectQuery(Filtered, Query[Select]):
 def count_statement(s: Select, column_: str) -> Select:
     """The Select of count(): the same rows, without paging, counted."""
     counted = (count_term(column_),)
-    if not (s.distinct or s.group_by or s.having):
+    if not (s.distinct or s.distinct_on or s.group_by or s.having):
         return empty_select(s.table, s.alias)._replace(
             columns=counted, joins=s.joins, where=s.where, after=s.after
         )
@@ -186,7 +200,9 @@ def count_statement(s: Select, column_: str) -> Select:
             f"count({column_!r}) of a distinct or grouped query: count() counts the rows it "
             "returns; to count values, select(n=raw('count(DISTINCT ...)'))"
         )
-    inner = s._replace(order_by=(), limit=None, offset=None, lock=None)
+    # DISTINCT ON keeps the first row of each group in the order: the order stays with it.
+    order_by = s.order_by if s.distinct_on else ()
+    inner = s._replace(order_by=order_by, limit=None, offset=None, lock=None)
     return empty_select(inner, "counted")._replace(columns=counted)
 
 

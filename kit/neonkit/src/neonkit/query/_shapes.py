@@ -55,9 +55,11 @@ def shape(statement: Statement, params: list[Any]) -> Statement:
 
 
 def _select(s: Select, params: list[Any]) -> Select:
-    # In the order of the SQL text (columns, FROM, WHERE, GROUP BY...); clauses that are empty
-    # hold no value and stay as they are.
+    # In the order of the SQL text (DISTINCT ON, columns, FROM, WHERE, GROUP BY...); clauses
+    # that are empty hold no value and stay as they are.
     changes: dict[str, Any] = {}
+    if s.distinct_on:
+        changes["distinct_on"] = _terms(s.distinct_on, params)
     if s.columns:
         changes["columns"] = _terms(s.columns, params)
     if isinstance(s.table, Select):

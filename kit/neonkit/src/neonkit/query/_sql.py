@@ -1,7 +1,7 @@
 """Shapes to SQL: the one place that writes SQL text, as `psycopg.sql` objects.
 
 Names go through `sql.Identifier` (`Ident`), values are `%s` placeholders, raw fragments are
-literal strings.
+literal strings; a JSON key is quoted by `sql.Literal` (`Lit`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, LiteralString
 
 from psycopg import sql
 
-from ._names import ColumnRef, Ident, render
+from ._names import ColumnRef, Ident, Lit, render
 from ._statements import (
     EXCLUDED,
     Alias,
@@ -23,6 +23,7 @@ from ._statements import (
     Group,
     Insert,
     Join,
+    JsonPath,
     Keyset,
     Order,
     Raw,
@@ -59,6 +60,9 @@ def statement_sql(s: Statement) -> sql.Composed:
 
 def _select(s: Select) -> sql.Composed:
     parts: list[sql.Composable] = [sql.SQL("SELECT DISTINCT " if s.distinct else "SELECT ")]
+    if s.distinct_on:
+        on = _COMMA.join(map(term_sql, s.distinct_on))
+        parts += [sql.SQL("DISTINCT ON ("), on, sql.SQL(") ")]
     parts += [_COMMA.join(map(term_sql, s.columns)) if s.columns else sql.SQL("*")]
     match s.table:
         case Select():
@@ -139,6 +143,10 @@ def term_sql(term: Term) -> sql.Composable:
             return term_sql(term.term) + sql.SQL(" AS ") + Ident(term.name)
         case Count():
             return sql.SQL("count(") + render(term.column) + sql.SQL(")")
+        case JsonPath():
+            key = Lit(list(term.key) if isinstance(term.key, tuple) else term.key)
+            operator = sql.SQL(" " + term.operator + " ")
+            return sql.SQL("(") + render(term.column) + operator + key + sql.SQL(")")
         case column:
             return render(column)
 

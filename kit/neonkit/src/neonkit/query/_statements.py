@@ -52,6 +52,14 @@ class Ref(NamedTuple):
     column: ColumnRef
 
 
+class JsonPath(NamedTuple):
+    """`("column" ->> 'key')`: a field of a json/jsonb column."""
+
+    column: ColumnRef
+    operator: LiteralString  # "->" | "->>" | "#>" | "#>>"
+    key: str | int | tuple[str, ...]  # a tuple (a path) for "#>" and "#>>"
+
+
 class Count(NamedTuple):
     """count(column) or count(*)."""
 
@@ -61,12 +69,12 @@ class Count(NamedTuple):
 class Alias(NamedTuple):
     """`term AS "name"` in a select list or RETURNING."""
 
-    term: ColumnRef | Raw | Count
+    term: ColumnRef | Raw | Count | JsonPath
     name: str
 
 
-Term = ColumnRef | Raw | Alias | Count
-Expression = ColumnRef  # what a condition, an order or a group compares
+Term = ColumnRef | Raw | Alias | Count | JsonPath
+Expression = ColumnRef | JsonPath  # what a condition, an order or a group compares
 
 
 class Bounds(NamedTuple):
@@ -141,6 +149,7 @@ class Select(NamedTuple):
     alias: str | None
     columns: tuple[Term, ...]  # empty: *
     distinct: bool
+    distinct_on: tuple[Expression | Raw, ...]
     joins: tuple[Join, ...]
     where: tuple[Clause, ...]
     after: Keyset | None
@@ -194,4 +203,4 @@ Statement = Select | Insert | Update | Delete
 
 def empty_select(table: ColumnRef | Select, alias: str | None) -> Select:
     """SELECT * FROM table: what table() records."""
-    return Select(table, alias, (), False, (), (), None, (), (), (), None, None, None)
+    return Select(table, alias, (), False, (), (), (), None, (), (), (), None, None, None)

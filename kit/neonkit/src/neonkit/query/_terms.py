@@ -2,7 +2,14 @@
 
     select("id", "todos.*", raw("now()"), alias("title", "name"), n=raw("count(*)"))
 
+    json_path("payload", "->>", "kind")         ("payload" ->> 'kind')
+    json_path("payload", "#>>", ["user", "id"]) ("payload" #>> '{user,id}')
+
 A column on the right of a condition is ref("table.column"): a plain string is a value.
+
+A JSON key is part of the query's text, like a column name, not a bound parameter: an
+expression index on `(payload ->> 'kind')`, and a GROUP BY of the same expression, only
+match a constant key. It is quoted by `psycopg.sql.Literal`.
 
 An alias given as alias(term, name) stays where it is written among the columns; one given
 as a keyword comes after the positional ones.
@@ -15,15 +22,34 @@ from typing import Any, LiteralString, Self
 
 from ..errors import QueryBuildError
 from ._names import ColumnRef, column, identifier, show
-from ._statements import Alias, Count, Expression, Order, Raw, Ref, Term
+from ._statements import Alias, Count, Expression, JsonPath, Order, Raw, Ref, Term
 
+_JSON_OPERATORS: dict[str, LiteralString] = {"->": "->", "->>": "->>", "#>": "#>", "#>>": "#>>"}
 _DIRECTIONS: dict[str, bool] = {"asc": False, "desc": True}
 _NULLS: dict[str, LiteralString] = {"first": "NULLS FIRST", "last": "NULLS LAST"}
 
 
-def alias(term: str | Raw, name: str) -> Alias:
+def alias(term: str | Raw | JsonPath, name: str) -> Alias:
     """`term AS "name"`, in its place among select()'s or returning()'s columns."""
     return _alias(term, name, "alias", "alias() name")
+
+
+def json_path(column_: str, operator: str, key: str | int | list[str | int]) -> JsonPath:
+    """A field of a json/jsonb column: -> (as json) and ->> (as text) take a key or an index,
+    #> and #>> a path (a list of keys and indexes)."""
+    ref_ = column(column_, what="json_path() column")
+    op = _JSON_OPERATORS.get(operator) if isinstance(operator, str) else None
+    if op is None:
+        raise QueryBuildError(
+            f"json_path() operator must be one of {' '.join(_JSON_OPERATORS)}, got {show(operator)}"
+        )
+    if op in ("#>", "#>>"):
+        if not isinstance(key, list | tuple) or not key:
+            raise QueryBuildError(
+                f"json_path() with {op} takes a non-empty list of keys (a path), got {show(key)}"
+            )
+        return JsonPath(ref_, op, tuple(str(_key(k)) for k in key))
+    return JsonPath(ref_, op, _key(key))
 
 
 def ref(name: str) -> Ref:
@@ -40,8 +66,8 @@ def terms(columns: tuple[Any, ...], aliases: Mapping[str, Any], method: str) -> 
 
 
 def expression(term: Any, what: str) -> Expression:
-    """A column name: what conditions, orders and groups compare."""
-    return column(term, what=what)
+    """A column name or a json_path(): what conditions, orders and groups compare."""
+    return term if isinstance(term, JsonPath) else column(term, what=what)
 
 
 def order(term: Any, direction: Any, nulls: Any, method: str = "order_by") -> Order:
@@ -62,7 +88,7 @@ def order(term: Any, direction: Any, nulls: Any, method: str = "order_by") -> Or
 
 def _term(term: Any, what: str) -> Term:
     match term:
-        case Raw() | Alias():
+        case Raw() | Alias() | JsonPath():
             return term
         case _:
             return column(term, star=True, what=what)
@@ -71,12 +97,18 @@ def _term(term: Any, what: str) -> Term:
 def _alias(term: Any, name: Any, method: str, what: str) -> Alias:
     identifier(name, what)
     match term:
-        case Raw():
+        case Raw() | JsonPath():
             return Alias(term, name)
         case str() if term.rsplit(".", 1)[-1] == "*":
             raise QueryBuildError(f"{method}() cannot alias '*' (as {name!r}), got {term!r}")
         case _:
             return Alias(column(term, what=f"{method}() column"), name)
+
+
+def _key(key: Any) -> str | int:
+    if type(key) is int or (isinstance(key, str) and "\x00" not in key):
+        return key
+    raise QueryBuildError(f"json_path() key must be a str or an int, got {show(key)}")
 
 
 def count_term(name: Any) -> Alias:
@@ -90,7 +122,7 @@ class Returning:
 
     __slots__ = ()
 
-    def returning(self, *columns: str | Raw | Alias, **aliases: str | Raw) -> Self:
+    def returning(self, *columns: str | Raw | Alias | JsonPath, **aliases: str | Raw) -> Self:
         """RETURNING these columns ("*" for all); `db.all` / `db.one` then give the rows."""
         if not columns and not aliases:
             raise QueryBuildError(f"returning() needs at least one column, got {show(columns)}")
