@@ -448,6 +448,40 @@ def test_json_paths_select_filter_order_and_group(db: Database) -> None:
     assert db.all(groups) == [{"kind": "close", "n": 1}, {"kind": "open", "n": 2}]
 
 
+def test_with_reads_a_named_query_and_a_write_in_it_runs_once(db: Database, todos: str) -> None:
+    seed(db, todos)
+    pending = table(todos).where("done", False).order_by("id", "desc").limit(2)
+    query = table("pending").with_("pending", pending).select("title").order_by("title")
+    assert titles(db.all(query)) == ["call mom", "fix bike"]
+    # GIVEN a data-modifying WITH, THEN its rows are what the select reads
+    moved = table(todos).where("done", True).delete().returning("title")
+    assert titles(db.all(table("moved").with_("moved", moved).order_by("title"))) == [
+        "Write report", "water plants",
+    ]  # fmt: skip
+    assert db.value(table(todos).count()) == 3
+
+
+def test_union(db: Database, todos: str) -> None:
+    seed(db, todos)
+    t = table(todos).select("title")
+    mine = t.where("user_id", 1)
+    due_soon = t.where("due", "<", dt.date(2030, 2, 1)).order_by("id").limit(1)
+    assert titles(db.all(mine.union(due_soon).order_by("title"))) == ["buy milk", "call mom"]
+    both = mine.union(due_soon, all=True).order_by("title", "desc")
+    assert titles(db.all(both)) == ["call mom", "buy milk", "buy milk"]
+    assert db.value(both.count()) == 3
+    assert titles(db.all(both.limit(1).offset(1))) == ["buy milk"]
+    ids = (
+        table(todos)
+        .select("id")
+        .where("done", True)
+        .union(table(todos).select("id").where("id", 1))
+    )
+    assert titles(db.all(table(todos).where("id", "in", ids).order_by("id"))) == [
+        "buy milk", "Write report", "water plants",
+    ]  # fmt: skip
+
+
 # -- writes --------------------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from ._raw import raw
 from ._select import SelectQuery, table
 from ._statements import Raw
 from ._terms import alias, json_path, ref
+from ._union import UnionQuery
 from ._update import UpdateQuery
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "OnConflict",
     "Raw",
     "SelectQuery",
+    "UnionQuery",
     "UpdateQuery",
     "alias",
     "json_path",

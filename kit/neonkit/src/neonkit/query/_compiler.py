@@ -19,7 +19,7 @@ from ..errors import QueryBuildError
 from ._names import dotted
 from ._shapes import shape
 from ._sql import statement_sql
-from ._statements import Delete, Select, Statement, Update
+from ._statements import Delete, Raw, Select, Statement, Union, Update
 
 CACHE_SIZE = 1024  # shapes; an application has a few dozen
 
@@ -65,13 +65,22 @@ def _render(shape: Statement) -> tuple[sql.Composed, str, bool, int]:
     return composed, text, _reads_only(shape), placeholders
 
 
-def _reads_only(statement: Statement) -> bool:
-    """A SELECT that locks nothing: safe to resend."""
-    return isinstance(statement, Select) and statement.lock is None
-
-
-def _refuse_every_row(statement: Statement) -> None:
+def _reads_only(statement: Statement | Raw) -> bool:
+    """A SELECT that locks nothing and writes in no WITH: safe to resend."""
     match statement:
+        case Select():
+            return statement.lock is None and all(_reads_only(c.query) for c in statement.ctes)
+        case Union():
+            return True  # PostgreSQL refuses FOR UPDATE in a UNION
+        case _:
+            return False  # a write, or raw SQL in a WITH
+
+
+def _refuse_every_row(statement: Statement | Raw) -> None:
+    match statement:
+        case Select():
+            for cte in statement.ctes:
+                _refuse_every_row(cte.query)
         case Update(where=(), all_rows=False):
             raise QueryBuildError(
                 f"refusing to UPDATE every row of {dotted(statement.table)!r}: add a where(...) "

@@ -36,6 +36,7 @@ from ._statements import (
     RawCondition,
     Ref,
     Select,
+    Union,
 )
 from ._terms import expression
 from ._values import array_text, frozen, param
@@ -159,9 +160,9 @@ def _bounds(value: Any, name: str) -> Bounds:
     return Bounds(param(value[0], name), param(value[1], name))
 
 
-def subquery(query: Query[Any], where: str) -> Select:
+def subquery(query: Query[Any], where: str) -> Select | Union:
     """A select query's statement, to nest; PostgreSQL nests no INSERT, UPDATE or DELETE."""
-    if not isinstance(query.statement, Select):
+    if not isinstance(query.statement, Select | Union):
         kind = type(query.statement).__name__.upper()
         raise QueryBuildError(f"{where}: a subquery must be a select query, got an {kind}")
     return query.statement
@@ -262,9 +263,9 @@ class Filtered:
 
 
 def _exists(query: Any, method: str) -> Select:
-    if not isinstance(query, Query):
+    if not isinstance(query, Query) or not isinstance(query.statement, Select):
         raise QueryBuildError(f"{method}() takes a select query, got {show(query)}")
-    return subquery(query, f"{method}()")
+    return query.statement
 
 
 class Conditions(Filtered, Recorder[tuple[Clause, ...]]):

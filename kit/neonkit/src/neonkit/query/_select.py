@@ -16,15 +16,28 @@ from ._delete import DeleteQuery, delete_statement
 from ._insert import InsertQuery, insert_statement
 from ._keyset import keyset
 from ._names import ColumnRef, column, identifier, show, table_name
-from ._statements import Alias, Clause, Expression, Join, JsonPath, Raw, Select, empty_select
+from ._statements import (
+    Alias,
+    Clause,
+    Cte,
+    Expression,
+    Join,
+    JsonPath,
+    Raw,
+    Select,
+    Statement,
+    Union,
+    empty_select,
+)
 from ._terms import count_term, expression, order, terms
+from ._union import UnionQuery, union
 from ._update import UpdateQuery, update_statement
 from ._values import row_count
 
 _JOIN_OPERATORS = ("=", "<>", "<", "<=", ">", ">=")
 # The clauses of a SELECT, with the method that sets them, for "cannot follow" errors.
-_SETTERS = {"columns": "select", "distinct": "distinct", "distinct_on": "distinct_on",
-            "joins": "join", "where": "where", "after": "after",
+_SETTERS = {"ctes": "with_", "columns": "select", "distinct": "distinct",
+            "distinct_on": "distinct_on", "joins": "join", "where": "where", "after": "after",
             "group_by": "group_by", "having": "having", "order_by": "order_by",
             "limit": "limit", "offset": "offset", "lock": "for_update"}  # fmt: skip
 _EMPTY = empty_select(("t",), None)
@@ -46,7 +59,7 @@ def _table(name: str, alias: str | None) -> SelectQuery:
 
 
 class SelectQuery(Filtered, Query[Select]):
-    """A SELECT; also where insert(), update(), delete() and count() start."""
+    """A SELECT; also where insert(), update(), delete(), count() and union() start."""
 
     __slots__ = ()
 
@@ -150,6 +163,28 @@ class SelectQuery(Filtered, Query[Select]):
         lock: LiteralString = "FOR UPDATE SKIP LOCKED" if skip_locked else "FOR UPDATE"
         return SelectQuery(self._statement._replace(lock=lock))
 
+    def with_(self, name: str, query: Query[Any] | Raw) -> SelectQuery:
+        """WITH name AS (query) before this SELECT, which reads it as table(name).
+
+        The query may be a write with returning(): WITH moved AS (DELETE ... RETURNING *).
+        """
+        identifier(name, "with_() name")
+        match query:
+            case Raw():
+                body: Statement | Raw = query
+            case Query():
+                body = query.statement
+            case _:
+                raise QueryBuildError(f"with_() takes a query or raw(...), got {show(query)}")
+        s = self._statement
+        if any(cte.name == name for cte in s.ctes):
+            raise QueryBuildError(f"with_() name {name!r} is given twice")
+        return SelectQuery(s._replace(ctes=(*s.ctes, Cte(name, body))))
+
+    def union(self, *queries: SelectQuery, all: bool = False) -> UnionQuery:
+        """(this) UNION [ALL] (each query); order_by(), limit(), offset() apply to the whole."""
+        return UnionQuery(union(self._statement, queries, all))
+
     def count(self, column_: str = "*") -> SelectQuery:
         """SELECT count(column) AS "count": the rows this query matches, without its limit,
         offset and order (the total of a paginated listing).
@@ -177,7 +212,7 @@ class SelectQuery(Filtered, Query[Select]):
     def _target(self, method: str, *allowed: str) -> tuple[ColumnRef, Select]:
         """The table to write, if this query sets no clause a write cannot take."""
         s = self._statement
-        if isinstance(s.table, Select):
+        if isinstance(s.table, Select | Union):
             raise QueryBuildError(f"{method}() needs a table, not a subquery")
         for field, setter in _SETTERS.items():
             if field not in allowed and getattr(s, field) != getattr(_EMPTY, field):
@@ -188,12 +223,15 @@ class SelectQuery(Filtered, Query[Select]):
         return s.table, s
 
 
-def count_statement(s: Select, column_: str) -> Select:
+def count_statement(s: Select | Union, column_: str) -> Select:
     """The Select of count(): the same rows, without paging, counted."""
     counted = (count_term(column_),)
+    if isinstance(s, Union):
+        inner_union = s._replace(order_by=(), limit=None, offset=None)
+        return empty_select(inner_union, "counted")._replace(columns=counted)
     if not (s.distinct or s.distinct_on or s.group_by or s.having):
         return empty_select(s.table, s.alias)._replace(
-            columns=counted, joins=s.joins, where=s.where, after=s.after
+            ctes=s.ctes, columns=counted, joins=s.joins, where=s.where, after=s.after
         )
     if column_ != "*":
         raise QueryBuildError(

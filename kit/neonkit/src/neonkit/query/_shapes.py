@@ -17,6 +17,7 @@ from ._statements import (
     Clause,
     Condition,
     Conflict,
+    Cte,
     Delete,
     Exists,
     Group,
@@ -30,6 +31,7 @@ from ._statements import (
     Select,
     Statement,
     Term,
+    Union,
     Update,
 )
 from ._values import bound
@@ -40,6 +42,8 @@ def shape(statement: Statement, params: list[Any]) -> Statement:
     match statement:
         case Select():
             return _select(statement, params)
+        case Union():
+            return _union(statement, params)
         case Insert():
             return _insert(statement, params)
         case Update():
@@ -55,15 +59,17 @@ def shape(statement: Statement, params: list[Any]) -> Statement:
 
 
 def _select(s: Select, params: list[Any]) -> Select:
-    # In the order of the SQL text (DISTINCT ON, columns, FROM, WHERE, GROUP BY...); clauses
-    # that are empty hold no value and stay as they are.
+    # In the order of the SQL text (WITH, DISTINCT ON, columns, FROM, WHERE, GROUP BY...);
+    # clauses that are empty hold no value and stay as they are.
     changes: dict[str, Any] = {}
+    if s.ctes:
+        changes["ctes"] = tuple([_cte(cte, params) for cte in s.ctes])
     if s.distinct_on:
         changes["distinct_on"] = _terms(s.distinct_on, params)
     if s.columns:
         changes["columns"] = _terms(s.columns, params)
-    if isinstance(s.table, Select):
-        changes["table"] = _select(s.table, params)
+    if isinstance(s.table, Select | Union):
+        changes["table"] = shape(s.table, params)
     if s.where:
         changes["where"] = _clauses(s.where, params)
     if s.after is not None:
@@ -79,6 +85,23 @@ def _select(s: Select, params: list[Any]) -> Select:
     if s.offset is not None:
         changes["offset"] = _value(s.offset, params)
     return s._replace(**changes)
+
+
+def _union(u: Union, params: list[Any]) -> Union:
+    first = _select(u.first, params)
+    others = tuple([(all_, _select(s, params)) for all_, s in u.others])
+    return u._replace(
+        first=first, others=others, order_by=_orders(u.order_by, params),
+        limit=_value(u.limit, params), offset=_value(u.offset, params),
+    )  # fmt: skip
+
+
+def _cte(cte: Cte, params: list[Any]) -> Cte:
+    match cte.query:
+        case Raw():
+            return cte._replace(query=_raw(cte.query, params))
+        case query:
+            return cte._replace(query=shape(query, params))
 
 
 def _insert(s: Insert, params: list[Any]) -> Insert:
@@ -111,8 +134,8 @@ def _value(value: Any, params: list[Any]) -> Any:
             return _raw(value, params)
         case Bounds():
             return Bounds(_value(value.low, params), _value(value.high, params))
-        case Select():
-            return _select(value, params)
+        case Select() | Union():
+            return shape(value, params)
         case _:  # None, a Ref, EXCLUDED: nothing to bind
             return value
 

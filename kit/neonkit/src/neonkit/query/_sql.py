@@ -18,6 +18,7 @@ from ._statements import (
     Clause,
     Condition,
     Count,
+    Cte,
     Delete,
     Exists,
     Group,
@@ -32,6 +33,7 @@ from ._statements import (
     Select,
     Statement,
     Term,
+    Union,
     Update,
 )
 
@@ -43,6 +45,8 @@ def statement_sql(s: Statement) -> sql.Composed:
     match s:
         case Select():
             return _select(s)
+        case Union():
+            return _union(s)
         case Insert():
             return _insert(s)
         case Update():
@@ -59,14 +63,17 @@ def statement_sql(s: Statement) -> sql.Composed:
 
 
 def _select(s: Select) -> sql.Composed:
-    parts: list[sql.Composable] = [sql.SQL("SELECT DISTINCT " if s.distinct else "SELECT ")]
+    parts: list[sql.Composable] = []
+    if s.ctes:
+        parts += [sql.SQL("WITH "), _COMMA.join(map(_cte, s.ctes)), sql.SQL(" ")]
+    parts.append(sql.SQL("SELECT DISTINCT " if s.distinct else "SELECT "))
     if s.distinct_on:
         on = _COMMA.join(map(term_sql, s.distinct_on))
         parts += [sql.SQL("DISTINCT ON ("), on, sql.SQL(") ")]
     parts += [_COMMA.join(map(term_sql, s.columns)) if s.columns else sql.SQL("*")]
     match s.table:
-        case Select():
-            source = sql.SQL("(") + _select(s.table) + sql.SQL(")")
+        case Select() | Union():
+            source = sql.SQL("(") + statement_sql(s.table) + sql.SQL(")")
             parts += [sql.SQL(" FROM "), _aliased(source, s.alias)]
         case table:
             parts += [sql.SQL(" FROM "), _table(table, s.alias)]
@@ -81,6 +88,13 @@ def _select(s: Select) -> sql.Composed:
     if s.lock is not None:
         parts.append(sql.SQL(" " + s.lock))
     return sql.Composed(parts)
+
+
+def _union(u: Union) -> sql.Composed:
+    parts: list[sql.Composable] = [sql.SQL("("), _select(u.first), sql.SQL(")")]
+    for all_, select in u.others:
+        parts += [sql.SQL(" UNION ALL (" if all_ else " UNION ("), _select(select), sql.SQL(")")]
+    return sql.Composed(parts + _ordered(u.order_by, u.limit, u.offset))
 
 
 def _ordered(orders: tuple[Order, ...], limit: Any, offset: Any) -> list[sql.Composable]:
@@ -118,6 +132,11 @@ def _insert(s: Insert) -> sql.Composed:
         else:
             parts.append(sql.SQL("DO NOTHING"))
     return sql.Composed(parts + _returning(s.returning))
+
+
+def _cte(cte: Cte) -> sql.Composable:
+    body = sql.SQL(cte.query.text) if isinstance(cte.query, Raw) else statement_sql(cte.query)
+    return Ident(cte.name) + sql.SQL(" AS (") + body + sql.SQL(")")
 
 
 def _table(table: ColumnRef, alias: str | None) -> sql.Composable:
@@ -174,8 +193,8 @@ def _value(value: Any, name: str = "") -> sql.Composable:
             return sql.SQL(value.text)
         case Ref():
             return render(value.column)
-        case Select():
-            return sql.SQL("(") + _select(value) + sql.SQL(")")
+        case Select() | Union():
+            return sql.SQL("(") + statement_sql(value) + sql.SQL(")")
         case _ if value is EXCLUDED:
             return sql.SQL("EXCLUDED.") + Ident(name)
         case _:
@@ -233,8 +252,9 @@ def _condition(c: Condition) -> sql.Composable:
             return left + sql.SQL(" " + c.operator)
         case Bounds():
             return left + sql.SQL(" " + c.operator + " %s AND %s")
-        case Select() if c.operator in ("= ANY", "<> ALL"):
-            return left + sql.SQL(" " + c.operator + " (") + _select(c.value) + sql.SQL(")")
+        case Select() | Union() if c.operator in ("= ANY", "<> ALL"):
+            subquery = statement_sql(c.value)
+            return left + sql.SQL(" " + c.operator + " (") + subquery + sql.SQL(")")
         case Raw() if c.operator not in ("= ANY", "<> ALL"):
             return left + sql.SQL(" " + c.operator + " (") + _value(c.value) + sql.SQL(")")
         case _ if c.operator in ("= ANY", "<> ALL"):

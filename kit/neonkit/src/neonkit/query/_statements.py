@@ -144,8 +144,16 @@ class Join(NamedTuple):
     right: ColumnRef
 
 
+class Cte(NamedTuple):
+    """`WITH name AS (query)`."""
+
+    name: str
+    query: Statement | Raw
+
+
 class Select(NamedTuple):
-    table: ColumnRef | Select  # a subquery (with an alias): count() of a limited query
+    ctes: tuple[Cte, ...]
+    table: ColumnRef | Select | Union  # a subquery (with an alias): count() of a distinct one
     alias: str | None
     columns: tuple[Term, ...]  # empty: *
     distinct: bool
@@ -159,6 +167,16 @@ class Select(NamedTuple):
     limit: Param | Marker | None
     offset: Param | Marker | None
     lock: LiteralString | None  # "FOR UPDATE" | "FOR UPDATE SKIP LOCKED"
+
+
+class Union(NamedTuple):
+    """(SELECT ...) UNION [ALL] (SELECT ...) ..., ordered and limited as a whole."""
+
+    first: Select
+    others: tuple[tuple[bool, Select], ...]  # (all, select): UNION ALL if all
+    order_by: tuple[Order, ...]
+    limit: Param | Marker | None
+    offset: Param | Marker | None
 
 
 class Conflict(NamedTuple):
@@ -197,10 +215,10 @@ class Delete(NamedTuple):
     all_rows: bool
 
 
-Operand = Param | Marker | Raw | Ref | Bounds | Select  # a Select: a subquery
-Statement = Select | Insert | Update | Delete
+Operand = Param | Marker | Raw | Ref | Bounds | Select | Union  # a Select or Union: a subquery
+Statement = Select | Union | Insert | Update | Delete
 
 
-def empty_select(table: ColumnRef | Select, alias: str | None) -> Select:
+def empty_select(table: ColumnRef | Select | Union, alias: str | None) -> Select:
     """SELECT * FROM table: what table() records."""
-    return Select(table, alias, (), False, (), (), (), None, (), (), (), None, None, None)
+    return Select((), table, alias, (), False, (), (), (), None, (), (), (), None, None, None)
