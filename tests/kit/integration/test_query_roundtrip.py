@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from neonkit import Database, QueryBuildError, Settings, alias, raw, table
-from neonkit.query import json_path, ref
+from neonkit.query import json_path, ref, stream
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -480,6 +480,56 @@ def test_union(db: Database, todos: str) -> None:
     assert titles(db.all(table(todos).where("id", "in", ids).order_by("id"))) == [
         "buy milk", "Write report", "water plants",
     ]  # fmt: skip
+
+
+# -- streaming ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def events(db: Database) -> Iterator[str]:
+    name = create(db, "id int PRIMARY KEY, day int NOT NULL")
+    db.execute(table(name).insert([{"id": i, "day": i % 3} for i in range(1, 2501)]))
+    yield name
+    db.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+
+
+def test_stream_reads_every_row_in_order_in_batches(db: Database, events: str) -> None:
+    query = table(events).select("id").where("day", "!=", 5).order_by("id")
+    with db.transaction() as tx:
+        ids = [row["id"] for row in stream(tx, query, batch=1000)]
+        # THEN the cursor is closed once the rows ran out
+        assert tx.value("SELECT count(*) FROM pg_cursors WHERE name LIKE 'neonkit%'") == 0
+    assert ids == list(range(1, 2501))
+
+
+def test_a_stream_left_early_is_closed_with_its_transaction(db: Database, events: str) -> None:
+    with db.transaction() as tx:
+        first = next(stream(tx, table(events).order_by("id"), batch=10))
+        also = list(stream(tx, table(events).where("id", "<=", 3).order_by("id"), batch=2))
+        # two cursors at once, the first left open
+        assert tx.value("SELECT count(*) FROM pg_cursors WHERE name LIKE 'neonkit%'") == 1
+    assert first == {"id": 1, "day": 1}
+    assert [row["id"] for row in also] == [1, 2, 3]
+    with db.transaction() as tx:
+        assert tx.value("SELECT count(*) FROM pg_cursors WHERE name LIKE 'neonkit%'") == 0
+
+
+def test_the_server_reads_one_batch_at_a_time(db: Database, events: str) -> None:
+    # GIVEN 2,500 rows streamed in batches of 100
+    with db.transaction() as tx:
+        rows = stream(tx, table(events), batch=100)
+        # WHEN the first row is read
+        assert next(rows)["id"] == 1
+        # THEN the server has scanned one batch of the table, not all of it
+        scanned = "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = %s"
+        assert tx.value(scanned, [events]) == 100
+        assert sum(1 for _ in rows) == 2499
+        assert tx.value(scanned, [events]) == 2500
+
+
+def test_stream_outside_a_transaction_is_refused(db: Database, events: str) -> None:
+    with pytest.raises(QueryBuildError, match=r"pass the handle of `with db\.transaction"):
+        stream(db, table(events))
 
 
 # -- writes --------------------------------------------------------------------------------

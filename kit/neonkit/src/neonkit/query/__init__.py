@@ -27,6 +27,7 @@ from ._insert import InsertQuery, OnConflict
 from ._raw import raw
 from ._select import SelectQuery, table
 from ._statements import Raw
+from ._stream import stream
 from ._terms import alias, json_path, ref
 from ._union import UnionQuery
 from ._update import UpdateQuery
@@ -46,5 +47,6 @@ __all__ = [
     "json_path",
     "raw",
     "ref",
+    "stream",
     "table",
 ]

@@ -34,6 +34,10 @@ class Compiled(NamedTuple):
     reads_only: bool  # a SELECT without FOR UPDATE: safe to resend after a lost connection
     sql: sql.Composed  # the same SQL as a psycopg object
 
+    def compile(self) -> Compiled:
+        """Itself: a compiled query runs as it is, `db.all(compiled)`."""
+        return self
+
     def __repr__(self) -> str:
         return f"Compiled(text={self.text!r}, params={self.params!r}, reads_only={self.reads_only})"
 
