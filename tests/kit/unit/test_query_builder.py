@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 from neonkit.errors import QueryBuildError
-from neonkit.query import DeleteQuery, InsertQuery, SelectQuery, UpdateQuery, raw, table
+from neonkit.query import (
+    DeleteQuery,
+    InsertQuery,
+    SelectQuery,
+    UpdateQuery,
+    alias,
+    json_path,
+    raw,
+    ref,
+    table,
+)
 from neonkit.query._builder import Query, Recorder
 
 
@@ -111,7 +121,10 @@ def test_misuse_raises_query_build_error_and_nothing_else() -> None:
     insert = t.insert({"a": 1})
     conflict = insert.on_conflict("a")
     conditions = [t.where, t.or_where, t.where_not, t.or_where_not, t.having, t.or_having]
-    singles = [t.select, t.group_by, t.order_by, t.limit, t.offset, t.after, t.count]
+    u = t.select("id").union(table("u").select("id"))
+    singles = [t.select, t.group_by, t.order_by, t.limit, t.offset, t.after, t.count,
+               t.distinct_on, t.where_exists, t.where_not_exists, t.union, ref,
+               u.union, u.order_by, u.limit, u.offset]  # fmt: skip
     for a in WEIRD:
         for call in [table, raw, t.insert, t.update, insert.returning, insert.on_conflict]:
             outcomes[attempt(call, a)] += 1
@@ -120,6 +133,9 @@ def test_misuse_raises_query_build_error_and_nothing_else() -> None:
         for call in conditions + singles + [conflict.merge, t.order_by("id").after]:
             outcomes[attempt(call, a)] += 1
         outcomes[attempt(t.select, x=a)] += 1
+        outcomes[attempt(t.union, t, all=a)] += 1
+        outcomes[attempt(t.with_, "w", a)] += 1
+        outcomes[attempt(t.with_, a, t)] += 1
         outcomes[attempt(t.for_update, skip_locked=a)] += 1
         outcomes[attempt(t.insert, [{"a": 1}, a])] += 1
         outcomes[attempt(t.update, {"a": 1}, all_rows=a)] += 1
@@ -130,6 +146,10 @@ def test_misuse_raises_query_build_error_and_nothing_else() -> None:
                 outcomes[attempt(call, "c", a, b)] += 1
                 outcomes[attempt(call, a, "=", b)] += 1
             outcomes[attempt(t.order_by, a, b)] += 1
+            outcomes[attempt(alias, a, b)] += 1
+            outcomes[attempt(json_path, "c", a, b)] += 1
+            outcomes[attempt(json_path, a, "->", b)] += 1
+            outcomes[attempt(t.where, "c", "between", (a, b))] += 1
             outcomes[attempt(t.order_by, "id", "asc", a)] += 1
             outcomes[attempt(t.join, a, b, "t.id")] += 1
             outcomes[attempt(t.left_join, "u", a, b, "t.id")] += 1
