@@ -277,6 +277,11 @@ def test_nul_in_values_names_the_column(method: str) -> None:
         getattr(T, method)({"title": "\x00"})
 
 
+def test_raw_is_not_a_value_inside_a_list() -> None:
+    with pytest.raises(QueryBuildError, match=r"column 'a': raw\(\) is SQL text, not a value"):
+        T.where("a", "@>", [raw("now()")])
+
+
 def test_recorded_lists_do_not_follow_the_callers_list() -> None:
     ids = [1, 2]
     query = T.where("id", "in", ids)
@@ -293,6 +298,11 @@ def test_between_binds_its_two_values() -> None:
         '"d" NOT BETWEEN %s AND %s',
         ("a", "b"),
     )
+
+
+def test_between_takes_raw_bounds_in_parentheses() -> None:
+    query = T.where("at", "between", (raw("now() - %s::interval", ["1 day"]), raw("now()")))
+    assert where_sql(query) == ('"at" BETWEEN (now() - %s::interval) AND (now())', ("1 day",))
 
 
 @pytest.mark.parametrize("value", [1, (1,), (1, 2, 3), (None, 1), "ab", raw("1 AND 2")])

@@ -157,7 +157,8 @@ def _bounds(value: Any, name: str) -> Bounds:
         raise QueryBuildError(
             f"column {show(name)}: 'between' cannot compare with None, got {show(value)}"
         )
-    return Bounds(param(value[0], name), param(value[1], name))
+    low, high = (v if isinstance(v, Raw) else param(v, name) for v in value)
+    return Bounds(low, high)
 
 
 def subquery(query: Query[Any], where: str) -> Select | Union:

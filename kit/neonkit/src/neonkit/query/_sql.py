@@ -251,7 +251,8 @@ def _condition(c: Condition) -> sql.Composable:
         case None:
             return left + sql.SQL(" " + c.operator)
         case Bounds():
-            return left + sql.SQL(" " + c.operator + " %s AND %s")
+            low, high = _bound(c.value.low), _bound(c.value.high)
+            return left + sql.SQL(" " + c.operator + " ") + low + sql.SQL(" AND ") + high
         case Select() | Union() if c.operator in ("= ANY", "<> ALL"):
             subquery = statement_sql(c.value)
             return left + sql.SQL(" " + c.operator + " (") + subquery + sql.SQL(")")
@@ -261,3 +262,8 @@ def _condition(c: Condition) -> sql.Composable:
             return left + sql.SQL(" " + c.operator + "(") + _value(c.value) + sql.SQL(")")
         case _:
             return left + sql.SQL(" " + c.operator + " ") + _value(c.value)
+
+
+def _bound(value: Any) -> sql.Composable:
+    """A BETWEEN bound: a raw one in parentheses, so an AND in it stays its own."""
+    return sql.SQL("(" + value.text + ")") if isinstance(value, Raw) else PARAM

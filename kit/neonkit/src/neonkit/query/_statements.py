@@ -80,8 +80,8 @@ Expression = ColumnRef | JsonPath  # what a condition, an order or a group compa
 class Bounds(NamedTuple):
     """The two values of BETWEEN."""
 
-    low: Param | Marker
-    high: Param | Marker
+    low: Param | Raw | Marker
+    high: Param | Raw | Marker
 
 
 class Condition(NamedTuple):

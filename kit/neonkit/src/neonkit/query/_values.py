@@ -24,7 +24,7 @@ from psycopg.types.json import Json, Jsonb
 
 from ..errors import QueryBuildError
 from ._names import show
-from ._statements import Param
+from ._statements import Param, Raw
 
 # Immutable types psycopg adapts: recorded as they are.
 _PLAIN = frozenset(
@@ -49,6 +49,11 @@ def frozen(obj: Any, name: Any, what: str = "column") -> Any:
                     f"(\\x00), got {show(obj)}"
                 )
             return obj
+        case Raw():
+            raise QueryBuildError(
+                f"{what} {show(name)}: raw() is SQL text, not a value; it goes where a whole "
+                f"value goes, got {show(obj)}"
+            )
         case list() | tuple():
             return _array(obj, name, what)
         case Json() | Jsonb():
