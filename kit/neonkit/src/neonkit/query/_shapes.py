@@ -148,9 +148,10 @@ def _raw(raw: Raw, params: list[Any]) -> Raw:
 
 
 def _terms(terms: tuple[Any, ...], params: list[Any]) -> tuple[Any, ...]:
-    if not any(isinstance(t, Raw | Alias) for t in terms):
-        return terms  # column names only: nothing to bind
-    return tuple([_term(t, params) for t in terms])
+    for term in terms:
+        if isinstance(term, Raw | Alias):  # only raw(...) fragments bind values
+            return tuple([_term(t, params) for t in terms])
+    return terms
 
 
 def _term(term: Term, params: list[Any]) -> Term:
@@ -164,9 +165,10 @@ def _term(term: Term, params: list[Any]) -> Term:
 
 
 def _orders(orders: tuple[Order, ...], params: list[Any]) -> tuple[Order, ...]:
-    if not any(isinstance(o.term, Raw) for o in orders):
-        return orders  # column names only: nothing to bind
-    return tuple([_order(o, params) for o in orders])
+    for order in orders:
+        if isinstance(order.term, Raw):  # only raw(...) fragments bind values
+            return tuple([_order(o, params) for o in orders])
+    return orders
 
 
 def _order(order: Order, params: list[Any]) -> Order:
