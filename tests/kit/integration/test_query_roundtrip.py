@@ -12,8 +12,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from neonkit import Database, QueryBuildError, Settings, raw, table
+from neonkit import Database, QueryBuildError, Settings, alias, raw, table
+from neonkit.query import json_path, ref, stream
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 HOSTILE_VALUES = [
     "'; DROP TABLE x; --",
@@ -152,12 +154,50 @@ def test_each_operator_filters_as_postgres_does(
     assert titles(db.all(table(todos).where(*args).order_by("id"))) == expected
 
 
+@pytest.mark.parametrize("column", ["tags", "title", "id"])
+def test_in_an_empty_list_matches_nothing_whatever_the_column(
+    db: Database, todos: str, column: str
+) -> None:
+    # GIVEN columns of array, text and bigint type
+    seed(db, todos)
+    t = table(todos)
+    # THEN nothing is in an empty list, and everything is not in it
+    assert db.all(t.where(column, "in", [])) == []
+    assert db.value(t.where(column, "not in", []).count()) == len(ALL)
+    assert db.value(t.where_not(column, "in", []).count()) == len(ALL)
+
+
 def test_in_with_text_matches_other_types(db: Database, todos: str) -> None:
     # GIVEN a uuid column, WHEN matched against a list of strings, THEN PostgreSQL infers the type
     ref = uuid.uuid4()
     db.execute(table(todos).insert({"title": "a", "ref": str(ref)}))
     assert db.one(table(todos).where("ref", "in", [str(ref), str(uuid.uuid4())]))["ref"] == ref  # type: ignore[index]
     assert db.one(table(todos).where("ref", ref))["ref"] == ref  # type: ignore[index]
+
+
+@pytest.mark.parametrize("column", ["nums", "bigs"])
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        ("@>", [1], ["a", "b"]),
+        ("<@", [1, 2, 3], ["a", "c"]),
+        ("&&", [3, 9], ["c"]),
+        ("=", [1, 2], ["a"]),
+        ("!=", [3], ["a", "b"]),
+        ("@>", [[1]], ["a", "b"]),
+    ],
+)
+def test_a_list_of_ints_compares_with_int_and_bigint_arrays(
+    db: Database, column: str, op: str, value: list[Any], expected: list[str]
+) -> None:
+    # GIVEN integer[] and bigint[] columns (psycopg would send [1] as smallint[])
+    name = create(db, "name text, nums integer[], bigs bigint[]")
+    arrays = {"a": [1, 2], "b": [1, 5], "c": [3]}
+    rows = [{"name": n, "nums": v, "bigs": v} for n, v in arrays.items()]
+    db.execute(table(name).insert(rows))
+    # WHEN compared with a Python list of ints, THEN PostgreSQL compares them as arrays
+    found = db.all(table(name).select("name").where(column, op, value).order_by("name"))
+    assert [row["name"] for row in found] == expected
 
 
 def test_mappings_groups_raw_and_negations(db: Database, todos: str) -> None:
@@ -179,6 +219,18 @@ def test_mappings_groups_raw_and_negations(db: Database, todos: str) -> None:
         "water plants",
     ]
     assert titles(db.all(t.where_not({"done": False}))) == ["Write report", "water plants"]
+
+
+def test_chained_conditions_group_left_to_right(db: Database, todos: str) -> None:
+    # GIVEN where(a).or_where(b).where(c)
+    seed(db, todos)
+    t = table(todos).order_by("id")
+    chained = t.where("done", True).or_where("user_id", 1).where("due", None)
+    # THEN it is (a OR b) AND c: each call applies to everything before it
+    assert titles(db.all(chained)) == ["call mom"]
+    # and SQL's precedence, a OR (b AND c), is written with a group
+    grouped = t.where("done", True).or_where(lambda w: w.where("user_id", 1).where("due", None))
+    assert titles(db.all(grouped)) == ["Write report", "call mom", "water plants"]
 
 
 def test_select_columns_aliases_distinct_group_and_having(db: Database, todos: str) -> None:
@@ -205,6 +257,17 @@ def test_select_columns_aliases_distinct_group_and_having(db: Database, todos: s
         "label": "buy milk",
         "one": 1,
     }
+
+
+def test_result_columns_come_in_the_order_written(db: Database, todos: str) -> None:
+    # GIVEN aliases written between plain columns with alias()
+    seed(db, todos)
+    query = table(todos).select("id", alias("title", "name"), "done", alias(raw("1"), "one"))
+    # THEN each row's keys come in that order
+    row = db.one(query.where("id", 1))
+    assert list(row or {}) == ["id", "name", "done", "one"]
+    inserted = db.one(table(todos).insert({"title": "x"}).returning(alias("id", "key"), "title"))
+    assert list(inserted or {}) == ["key", "title"]
 
 
 def test_order_nulls_limit_and_offset(db: Database, todos: str) -> None:
@@ -248,6 +311,34 @@ def test_count(db: Database, todos: str) -> None:
     assert db.value(table(todos).count("due")) == 4
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda t, name: t.order_by("id").after([2]),
+        lambda t, name: t.order_by("due", "desc").order_by("id", "desc").after([FEB, 9]),
+        lambda t, name: t.where("done", False).or_where("user_id", 2).order_by("id").after([1]),
+        lambda t, name: t.join(name, "u.id", "t.id", alias="u").order_by("t.id").after([1]),
+        lambda t, name: t.select("user_id").distinct(),
+        lambda t, name: t.select("user_id").where("done", False).group_by("user_id"),
+        lambda t, name: t.select("user_id").group_by("user_id").having(raw("count(*) > 1")),
+    ],
+)
+def test_count_is_the_number_of_rows_the_query_returns_without_paging(
+    db: Database, todos: str, query: Any
+) -> None:
+    # GIVEN a query with filters, a keyset, distinct or groups
+    seed(db, todos)
+    base = query(table(todos, "t"), todos)
+    # THEN count() is the number of rows it returns, its page aside
+    expected = len(db.all(base))
+    assert 0 < expected < len(ALL)
+    assert db.value(base.count()) == expected
+    assert db.value(base.limit(1).offset(1).count()) == expected
+
+
+FEB = dt.date(2030, 2, 1)
+
+
 def test_keyset_pagination_walks_every_row_once(db: Database, todos: str) -> None:
     # GIVEN 23 rows whose sort key has ties
     db.execute(
@@ -280,6 +371,166 @@ def test_for_update_inside_a_transaction(db: Database, todos: str) -> None:
             table(todos).where("id", "in", [r["id"] for r in locked]).update({"done": False})
         )
     assert db.value(table(todos).where("done", True).count()) == 0
+
+
+def test_between(db: Database, todos: str) -> None:
+    seed(db, todos)
+    t = table(todos).order_by("id")
+    january, february = dt.date(2030, 1, 1), dt.date(2030, 2, 1)
+    assert titles(db.all(t.where("due", "between", (january, february)))) == [
+        "buy milk", "Write report", "fix bike",
+    ]  # fmt: skip
+    assert titles(db.all(t.where("due", "not between", [january, february]))) == ["water plants"]
+
+
+def test_subqueries_and_exists(db: Database, todos: str) -> None:
+    # GIVEN todos and a table of their labels
+    seed(db, todos)
+    labels = create(db, "todo_id bigint NOT NULL, label text NOT NULL")
+    db.execute(table(labels).insert([{"todo_id": 1, "label": "x"}, {"todo_id": 4, "label": "x"},
+                                     {"todo_id": 4, "label": "y"}]))  # fmt: skip
+    t = table(todos).order_by("id")
+    # THEN 'in' a select, a correlated EXISTS with ref(), and a scalar subquery filter as SQL does
+    labelled = table(labels).select("todo_id").where("label", "x")
+    assert titles(db.all(t.where("id", "in", labelled))) == ["buy milk", "fix bike"]
+    assert titles(db.all(t.where("id", "not in", labelled).where("done", False))) == ["call mom"]
+    with_y = table(labels).where(f"{labels}.todo_id", ref(f"{todos}.id")).where("label", "y")
+    assert titles(db.all(t.where_exists(with_y))) == ["fix bike"]
+    assert len(db.all(t.where_not_exists(with_y))) == 4
+    newest = table(labels).select(raw("max(todo_id)")).where("label", "x")
+    assert titles(db.all(t.where("id", ">=", newest))) == ["fix bike", "water plants"]
+    # AND a write takes them too
+    done = table(todos).where_exists(with_y).update({"done": True}).returning("title")
+    assert db.all(done) == [{"title": "fix bike"}]
+
+
+def test_distinct_on_keeps_the_first_row_of_each_group(db: Database, todos: str) -> None:
+    # GIVEN todos of two users, WHEN asking each user's latest
+    seed(db, todos)
+    latest = (
+        table(todos)
+        .select("user_id", "title")
+        .where("user_id", "!=", None)
+        .distinct_on("user_id")
+        .order_by("user_id")
+        .order_by("id", "desc")
+    )
+    # THEN one row per user, the first in the order
+    assert db.all(latest) == [
+        {"user_id": 1, "title": "call mom"},
+        {"user_id": 2, "title": "water plants"},
+    ]
+    assert db.value(latest.count()) == 2
+
+
+def test_json_paths_select_filter_order_and_group(db: Database) -> None:
+    # GIVEN events with a jsonb payload, one of whose keys has a quote and a percent
+    name = create(db, "id serial PRIMARY KEY, payload jsonb NOT NULL")
+    payloads = [
+        {"kind": "open", "user": {"id": 7}, "it's 100%": "a", "n": [3, 1]},
+        {"kind": "close", "user": {"id": 7}, "it's 100%": "b", "n": [2]},
+        {"kind": "open", "user": {"id": 8}, "it's 100%": "a", "n": [1]},
+    ]
+    db.execute(table(name).insert([{"payload": Jsonb(p)} for p in payloads]))
+    kind = json_path("payload", "->>", "kind")
+    t = table(name)
+    # THEN ->> and #>> read text, -> and #> json, in select lists, conditions, orders, groups
+    rows = db.all(
+        t.select("id", alias(kind, "kind"), first_n=json_path("payload", "#>", ["n", 0]))
+        .where(json_path("payload", "#>>", ["user", "id"]), "7")
+        .where(json_path("payload", "->>", "it's 100%"), "in", ["a", "b"])
+        .order_by(json_path("payload", "->", "n"), "desc")
+    )
+    assert rows == [
+        {"id": 1, "kind": "open", "first_n": 3},
+        {"id": 2, "kind": "close", "first_n": 2},
+    ]
+    groups = t.select(alias(kind, "kind"), n=raw("count(*)")).group_by(kind).order_by(kind)
+    assert db.all(groups) == [{"kind": "close", "n": 1}, {"kind": "open", "n": 2}]
+
+
+def test_with_reads_a_named_query_and_a_write_in_it_runs_once(db: Database, todos: str) -> None:
+    seed(db, todos)
+    pending = table(todos).where("done", False).order_by("id", "desc").limit(2)
+    query = table("pending").with_("pending", pending).select("title").order_by("title")
+    assert titles(db.all(query)) == ["call mom", "fix bike"]
+    # GIVEN a data-modifying WITH, THEN its rows are what the select reads
+    moved = table(todos).where("done", True).delete().returning("title")
+    assert titles(db.all(table("moved").with_("moved", moved).order_by("title"))) == [
+        "Write report", "water plants",
+    ]  # fmt: skip
+    assert db.value(table(todos).count()) == 3
+
+
+def test_union(db: Database, todos: str) -> None:
+    seed(db, todos)
+    t = table(todos).select("title")
+    mine = t.where("user_id", 1)
+    due_soon = t.where("due", "<", dt.date(2030, 2, 1)).order_by("id").limit(1)
+    assert titles(db.all(mine.union(due_soon).order_by("title"))) == ["buy milk", "call mom"]
+    both = mine.union(due_soon, all=True).order_by("title", "desc")
+    assert titles(db.all(both)) == ["call mom", "buy milk", "buy milk"]
+    assert db.value(both.count()) == 3
+    assert titles(db.all(both.limit(1).offset(1))) == ["buy milk"]
+    ids = (
+        table(todos)
+        .select("id")
+        .where("done", True)
+        .union(table(todos).select("id").where("id", 1))
+    )
+    assert titles(db.all(table(todos).where("id", "in", ids).order_by("id"))) == [
+        "buy milk", "Write report", "water plants",
+    ]  # fmt: skip
+
+
+# -- streaming ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def events(db: Database) -> Iterator[str]:
+    name = create(db, "id int PRIMARY KEY, day int NOT NULL")
+    db.execute(table(name).insert([{"id": i, "day": i % 3} for i in range(1, 2501)]))
+    yield name
+    db.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+
+
+def test_stream_reads_every_row_in_order_in_batches(db: Database, events: str) -> None:
+    query = table(events).select("id").where("day", "!=", 5).order_by("id")
+    with db.transaction() as tx:
+        ids = [row["id"] for row in stream(tx, query, batch=1000)]
+        # THEN the cursor is closed once the rows ran out
+        assert tx.value("SELECT count(*) FROM pg_cursors WHERE name LIKE 'neonkit%'") == 0
+    assert ids == list(range(1, 2501))
+
+
+def test_a_stream_left_early_is_closed_with_its_transaction(db: Database, events: str) -> None:
+    with db.transaction() as tx:
+        first = next(stream(tx, table(events).order_by("id"), batch=10))
+        also = list(stream(tx, table(events).where("id", "<=", 3).order_by("id"), batch=2))
+        # two cursors at once, the first left open
+        assert tx.value("SELECT count(*) FROM pg_cursors WHERE name LIKE 'neonkit%'") == 1
+    assert first == {"id": 1, "day": 1}
+    assert [row["id"] for row in also] == [1, 2, 3]
+    with db.transaction() as tx:
+        assert tx.value("SELECT count(*) FROM pg_cursors WHERE name LIKE 'neonkit%'") == 0
+
+
+def test_the_server_reads_one_batch_at_a_time(db: Database, events: str) -> None:
+    # GIVEN 2,500 rows streamed in batches of 100
+    with db.transaction() as tx:
+        rows = stream(tx, table(events), batch=100)
+        # WHEN the first row is read
+        assert next(rows)["id"] == 1
+        # THEN the server has scanned one batch of the table, not all of it
+        scanned = "SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = %s"
+        assert tx.value(scanned, [events]) == 100
+        assert sum(1 for _ in rows) == 2499
+        assert tx.value(scanned, [events]) == 2500
+
+
+def test_stream_outside_a_transaction_is_refused(db: Database, events: str) -> None:
+    with pytest.raises(QueryBuildError, match=r"pass the handle of `with db\.transaction"):
+        stream(db, table(events))
 
 
 # -- writes --------------------------------------------------------------------------------
@@ -396,6 +647,40 @@ def test_nul_is_refused_before_the_database(db: Database, todos: str) -> None:
         db.execute(table(todos).insert({"title": "a\x00b"}))
     with pytest.raises(QueryBuildError, match=r"column 'tags'.*NUL"):
         db.all(table(todos).where("tags", "&&", ["\x00"]))
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [({"a": 1}, "a dict"), (object(), "'object'"), ({"x"}, "a set"), ([1, "a"], "int, str")],
+)
+def test_values_psycopg_cannot_adapt_are_refused_before_the_database(
+    db: Database, value: Any, kind: str
+) -> None:
+    # GIVEN values psycopg refuses when it runs the query (once a 500 or a 422)
+    name = create(db, "id int PRIMARY KEY, data jsonb, tags text[]")
+    db.execute(table(name).insert({"id": 1, "data": Jsonb({"a": 1}), "tags": ["x"]}))
+    # THEN the builder refuses them, naming the column and the type, and nothing is written
+    for column in ("data", "tags"):
+        with pytest.raises(QueryBuildError, match=rf"column '{column}': .*{kind}"):
+            db.execute(table(name).insert({"id": 2, column: value}))
+        with pytest.raises(QueryBuildError, match=rf"column '{column}': .*{kind}"):
+            db.execute(table(name).where("id", 1).update({column: value}))
+    assert db.all(table(name)) == [{"id": 1, "data": {"a": 1}, "tags": ["x"]}]
+    # a dict wrapped as Jsonb is what a jsonb column takes
+    assert db.value(table(name).where("data", "@>", Jsonb({"a": 1})).count()) == 1
+
+
+def test_a_recorded_query_keeps_the_values_it_was_given(db: Database) -> None:
+    # GIVEN a query recorded with a nested list and a JSON document (e.g. at module level)
+    name = create(db, "id serial PRIMARY KEY, grid text[], doc jsonb")
+    grid, doc = [["a"], ["b"]], {"tags": ["x"]}
+    insert = table(name).insert({"grid": grid, "doc": Jsonb(doc)}).returning("grid", "doc")
+    # WHEN the caller's objects change afterwards
+    grid[1][0] = "changed"
+    doc["tags"].append("changed")
+    # THEN every run stores what the query was given
+    first, second = db.one(insert), db.one(insert)
+    assert first == second == {"grid": [["a"], ["b"]], "doc": {"tags": ["x"]}}
 
 
 @pytest.mark.parametrize("client_binding", [False, True], ids=["server-binding", "client-binding"])

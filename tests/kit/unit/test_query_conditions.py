@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from neonkit.errors import QueryBuildError
-from neonkit.query import OPERATORS, Conditions, raw, table
+from neonkit.query import OPERATORS, Conditions, raw, ref, table
 from neonkit.query._conditions import operator
 
 T = table("t")
@@ -54,11 +54,11 @@ def test_each_allowed_operator(op: str, rendered: str) -> None:
 def test_the_allow_list_is_what_the_docs_say() -> None:
     assert set(OPERATORS) == {
         "=", "!=", "<>", "<", "<=", ">", ">=", "like", "ilike", "not like", "not ilike",
-        "in", "not in", "is", "is not", "@>", "<@", "&&",
+        "in", "not in", "between", "not between", "is", "is not", "@>", "<@", "&&",
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("op", ["==", "; DROP TABLE t", "or", "~", "between", "", None, 1])
+@pytest.mark.parametrize("op", ["==", "; DROP TABLE t", "or", "~", "betwixt", "", None, 1])
 def test_other_operators_are_refused_by_name(op: Any) -> None:
     with pytest.raises(QueryBuildError, match=r"unknown operator") as caught:
         T.where("c", op, 1)
@@ -107,7 +107,6 @@ def test_in_binds_one_list_whatever_its_length() -> None:
 
 def test_not_in_is_all_different() -> None:
     assert where_sql(T.where("id", "not in", (1, 2))) == ('"id" <> ALL(%s)', ([1, 2],))
-    assert where_sql(T.where("id", "in", [])) == ('"id" = ANY(%s)', ([],))
     text, params = where_sql(T.where("id", "in", {3}))
     assert (text, params) == ('"id" = ANY(%s)', ([3],))
 
@@ -116,6 +115,27 @@ def test_not_in_is_all_different() -> None:
 def test_in_takes_only_collections(value: Any) -> None:
     with pytest.raises(QueryBuildError, match=r"column 'id'.*list, tuple or set"):
         T.where("id", "in", value)
+
+
+def test_nothing_is_in_an_empty_list() -> None:
+    # ANY('{}') on an array column fails (42704: no type for text[][]), so no parameter is sent
+    assert where_sql(T.where("tags", "in", [])) == ("(FALSE)", ())
+    assert where_sql(T.where("tags", "not in", set())) == ("(TRUE)", ())
+    assert where_sql(T.where_not("tags", "in", ())) == ("NOT (FALSE)", ())
+    assert where_sql(T.where("a", 1).or_where("tags", "in", [])) == ('"a" = %s OR (FALSE)', (1,))
+    with pytest.raises(QueryBuildError, match="column must not be empty"):
+        T.where("", "in", [])
+
+
+def test_a_list_of_ints_is_array_text_that_takes_the_columns_type() -> None:
+    # psycopg sends [1] as smallint[], which an integer[] or bigint[] column cannot compare with
+    assert where_sql(T.where("nums", "@>", [1, 2])) == ('"nums" @> %s', ("{1,2}",))
+    assert where_sql(T.where("nums", [[1, None], [2, 3]]))[1] == ("{{1,NULL},{2,3}}",)
+    assert where_sql(T.where("nums", "&&", (-(2**40), 7)))[1] == ("{-1099511627776,7}",)
+    # other lists are bound as psycopg adapts them: text goes untyped, bool is not an int here
+    assert where_sql(T.where("tags", "&&", ["a"]))[1] == (["a"],)
+    assert where_sql(T.where("flags", "@>", [True]))[1] == ([True],)
+    assert where_sql(T.where("nums", "<@", []))[1] == ([],)
 
 
 def test_in_takes_a_raw_subquery() -> None:
@@ -257,8 +277,80 @@ def test_nul_in_values_names_the_column(method: str) -> None:
         getattr(T, method)({"title": "\x00"})
 
 
+def test_raw_is_not_a_value_inside_a_list() -> None:
+    with pytest.raises(QueryBuildError, match=r"column 'a': raw\(\) is SQL text, not a value"):
+        T.where("a", "@>", [raw("now()")])
+
+
 def test_recorded_lists_do_not_follow_the_callers_list() -> None:
     ids = [1, 2]
     query = T.where("id", "in", ids)
     ids.append(3)
     assert query.compile().params == ([1, 2],)
+
+
+# -- between, subqueries, ref, exists ------------------------------------------------------
+
+
+def test_between_binds_its_two_values() -> None:
+    assert where_sql(T.where("n", "between", (1, 9))) == ('"n" BETWEEN %s AND %s', (1, 9))
+    assert where_sql(T.where("d", "not between", ["a", "b"])) == (
+        '"d" NOT BETWEEN %s AND %s',
+        ("a", "b"),
+    )
+
+
+def test_between_takes_raw_bounds_in_parentheses() -> None:
+    query = T.where("at", "between", (raw("now() - %s::interval", ["1 day"]), raw("now()")))
+    assert where_sql(query) == ('"at" BETWEEN (now() - %s::interval) AND (now())', ("1 day",))
+
+
+@pytest.mark.parametrize("value", [1, (1,), (1, 2, 3), (None, 1), "ab", raw("1 AND 2")])
+def test_between_takes_two_values(value: Any) -> None:
+    with pytest.raises(QueryBuildError, match=r"column 'n': 'between'"):
+        T.where("n", "between", value)
+
+
+def test_in_takes_a_select_query() -> None:
+    tagged = table("tags").select("todo_id").where("tag", "a")
+    assert where_sql(T.where("id", "in", tagged).where("done", False)) == (
+        '"id" = ANY (SELECT "todo_id" FROM "tags" WHERE "tag" = %s) AND "done" = %s',
+        ("a", False),
+    )
+    assert where_sql(T.where("id", "not in", tagged))[0].startswith('"id" <> ALL (SELECT')
+
+
+def test_a_select_query_is_a_scalar_subquery_elsewhere() -> None:
+    latest = table("u").select(raw("max(n)")).where("k", 5)
+    assert where_sql(T.where("n", ">=", latest)) == (
+        '"n" >= (SELECT max(n) FROM "u" WHERE "k" = %s)',
+        (5,),
+    )
+
+
+def test_writes_are_not_subqueries() -> None:
+    with pytest.raises(QueryBuildError, match="a subquery must be a select query, got an UPDATE"):
+        T.where("id", "in", table("u").where("a", 1).update({"a": 2}))
+    with pytest.raises(QueryBuildError, match=r"where_exists\(\) takes a select query"):
+        T.where_exists(table("u").delete(all_rows=True))
+    with pytest.raises(QueryBuildError, match=r"where_exists\(\) takes a select query"):
+        T.where_exists("SELECT 1")  # type: ignore[arg-type]
+
+
+def test_ref_compares_with_a_column() -> None:
+    assert where_sql(T.where("a", ref("t.b"))) == ('"a" = "t"."b"', ())
+    assert where_sql(T.where("a", "<", ref("b"))) == ('"a" < "b"', ())
+    with pytest.raises(QueryBuildError, match=r"ref\(\) column"):
+        ref("a.b.c")
+
+
+def test_where_exists_correlates_with_ref() -> None:
+    tags = table("tags").where("tags.todo_id", ref("t.id")).where("tag", "x")
+    query = T.where("done", False).where_exists(tags).where_not_exists(table("u").where("a", 1))
+    assert where_sql(query) == (
+        '"done" = %s AND EXISTS (SELECT * FROM "tags" WHERE "tags"."todo_id" = "t"."id" AND '
+        '"tag" = %s) AND NOT EXISTS (SELECT * FROM "u" WHERE "a" = %s)',
+        (False, "x", 1),
+    )
+    grouped = T.where("a", 1).or_where(lambda w: w.where_exists(tags))
+    assert where_sql(grouped)[0].startswith('"a" = %s OR (EXISTS (SELECT')

@@ -210,14 +210,47 @@ def test_order_by_cannot_follow_after() -> None:
         T.order_by("id").after([1]).order_by("x")
 
 
+def test_distinct_on_keeps_the_first_row_of_each_group() -> None:
+    query = T.distinct_on("user_id").order_by("user_id").order_by("due", "desc")
+    assert text(query) == (
+        'SELECT DISTINCT ON ("user_id") * FROM "todos" ORDER BY "user_id" ASC, "due" DESC'
+    )
+    two = T.select("id").distinct_on("a", raw("lower(b)")).distinct_on("c")
+    assert text(two) == 'SELECT DISTINCT ON ("a", lower(b), "c") "id" FROM "todos"'
+
+
+def test_distinct_on_is_not_distinct() -> None:
+    with pytest.raises(QueryBuildError, match="cannot follow distinct_on"):
+        T.distinct_on("a").distinct()
+    with pytest.raises(QueryBuildError, match=r"cannot follow distinct\(\)"):
+        T.distinct().distinct_on("a")
+    with pytest.raises(QueryBuildError, match="at least one column"):
+        T.distinct_on()
+    with pytest.raises(QueryBuildError, match=r"distinct_on\(\) column"):
+        T.distinct_on("a.b.c")
+    with pytest.raises(QueryBuildError, match=r"insert\(\) cannot follow distinct_on\(\)"):
+        T.distinct_on("a").insert({"a": 1})
+
+
 # -- count ---------------------------------------------------------------------------------
 
 
 def test_count_keeps_the_conditions_and_drops_paging() -> None:
-    page = T.where("done", False).order_by("id").after([3]).limit(20).offset(40)
+    page = T.where("done", False).order_by("id").limit(20).offset(40).for_update()
     compiled = page.count().compile()
     assert compiled.text == 'SELECT count(*) AS "count" FROM "todos" WHERE "done" = %s'
     assert compiled.params == (False,)
+
+
+def test_count_keeps_the_keyset_of_after() -> None:
+    # after() filters the rows (those after the last one seen): count() keeps it
+    compiled = T.order_by("id").after([7]).count().compile()
+    assert compiled.text == 'SELECT count(*) AS "count" FROM "todos" WHERE ("id") > (%s)'
+    assert compiled.params == (7,)
+    both = T.where("a", 1).or_where("b", 2).order_by("x", "desc").after({"x": 3}).count()
+    assert text(both) == (
+        'SELECT count(*) AS "count" FROM "todos" WHERE ("a" = %s OR "b" = %s) AND ("x") < (%s)'
+    )
 
 
 def test_count_of_a_column_with_joins() -> None:
@@ -228,11 +261,37 @@ def test_count_of_a_column_with_joins() -> None:
     )
 
 
-def test_count_of_distinct_or_grouped_queries_is_refused() -> None:
-    with pytest.raises(QueryBuildError, match="ambiguous"):
-        T.distinct().count()
-    with pytest.raises(QueryBuildError, match="ambiguous"):
-        T.group_by("a").count()
+def test_count_of_a_distinct_or_grouped_query_counts_the_rows_it_returns() -> None:
+    assert text(T.select("title").distinct().order_by("title").limit(5).count()) == (
+        'SELECT count(*) AS "count" FROM (SELECT DISTINCT "title" FROM "todos") AS "counted"'
+    )
+    grouped = (
+        T.select("user_id")
+        .where("done", False)
+        .group_by("user_id")
+        .having(raw("count(*) > %s", [1]))
+    )
+    compiled = grouped.count().compile()
+    assert compiled.text == (
+        'SELECT count(*) AS "count" FROM (SELECT "user_id" FROM "todos" WHERE "done" = %s '
+        'GROUP BY "user_id" HAVING (count(*) > %s)) AS "counted"'
+    )
+    assert compiled.params == (False, 1)
+    with pytest.raises(QueryBuildError, match=r"count\('id'\) of a distinct or grouped"):
+        T.distinct().count("id")
+
+
+def test_count_of_distinct_on_keeps_its_order() -> None:
+    latest = T.distinct_on("user_id").order_by("user_id").order_by("id", "desc").limit(3)
+    assert text(latest.count()) == (
+        'SELECT count(*) AS "count" FROM (SELECT DISTINCT ON ("user_id") * FROM "todos" '
+        'ORDER BY "user_id" ASC, "id" DESC) AS "counted"'
+    )
+
+
+def test_a_count_is_a_query_on_a_subquery_that_cannot_be_written() -> None:
+    with pytest.raises(QueryBuildError, match="needs a table, not a subquery"):
+        T.distinct().count().delete(all_rows=True)
 
 
 # -- immutability --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from neonkit.errors import QueryBuildError
 from neonkit.query import Raw, raw, table
 from neonkit.query._shapes import shape
-from neonkit.query._statements import EXCLUDED, NO_VALUE, SLOT, Insert, Select
+from neonkit.query._statements import EXCLUDED, SLOT, Insert, Select
 
 T = table("t")
 
@@ -17,7 +17,7 @@ def test_a_select_shape_has_slots_where_values_were() -> None:
     params: list[Any] = []
     shaped = shape(T.where("id", 7).where("due", None).limit(3).offset(1).statement, params)
     assert isinstance(shaped, Select)
-    assert [c.value for c in shaped.where] == [SLOT, NO_VALUE]  # type: ignore[union-attr]
+    assert [c.value for c in shaped.where] == [SLOT, None]  # type: ignore[union-attr]
     assert (shaped.limit, shaped.offset) == (SLOT, SLOT)
     assert params == [7, 3, 1]
 

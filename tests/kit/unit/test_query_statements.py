@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import pytest
 from neonkit.query import table
-from neonkit.query._statements import EXCLUDED, NO_VALUE, SLOT, Condition, Delete, Select
+from neonkit.query._statements import EXCLUDED, SLOT, Condition, Delete, Param, Select
 
 
-def test_markers_are_distinct_and_readable() -> None:
-    assert len({id(SLOT), id(NO_VALUE), id(EXCLUDED)}) == 3
-    assert repr(SLOT) == "SLOT"
+def test_markers_are_distinct_and_print_their_own_names() -> None:
+    assert SLOT is not EXCLUDED
+    assert SLOT != EXCLUDED
+    assert (repr(SLOT), repr(EXCLUDED)) == ("SLOT", "EXCLUDED")
 
 
 def test_a_recorded_select_is_a_named_tuple_of_tuples() -> None:
-    statement = table("t").select("id").where("a", [1, 2]).statement
+    statement = table("t").select("id").where("a", ["x", "y"]).statement
     assert isinstance(statement, Select)
     assert statement.columns == (("id",),)
     condition = statement.where[0]
     assert isinstance(condition, Condition)
-    assert condition.value == (1, 2)
+    assert condition.value == Param(("x", "y"))
     with pytest.raises(AttributeError):
         statement.where = ()  # type: ignore[misc]
 

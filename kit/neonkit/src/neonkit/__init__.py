@@ -28,7 +28,7 @@ from .errors import (
     UnavailableError,
     ValidationError,
 )
-from .query import Raw, raw, table
+from .query import Raw, alias, raw, table
 
 __all__ = [
     "USER_ID_SETTING",
@@ -54,6 +54,7 @@ __all__ = [
     "Transaction",
     "UnavailableError",
     "ValidationError",
+    "alias",
     "db",
     "raw",
     "table",

@@ -13,8 +13,9 @@ while every builder method puts names through `sql.Identifier` and binds every v
     n = db.execute(table("todos").where("id", 7).delete())           # rows affected
     sql, params = table("todos").where("id", ">", 5).build()         # Composed, list
 
-Builders record statements (`statements`); `compiler` turns them into SQL, cached by shape.
-Misuse raises `neonkit.errors.QueryBuildError` naming the bad column, operator or value.
+Builders record plain immutable statements; a separate compiler turns them into SQL, cached
+by shape. Misuse raises `neonkit.errors.QueryBuildError` naming the bad column, operator or
+value.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from ._compiler import Compiled
 from ._conditions import OPERATORS, Conditions
 from ._delete import DeleteQuery
 from ._insert import InsertQuery, OnConflict
-from ._raw import Raw, raw
+from ._raw import raw
 from ._select import SelectQuery, table
+from ._statements import Raw
+from ._stream import stream
+from ._terms import alias, json_path, ref
+from ._union import UnionQuery
 from ._update import UpdateQuery
 
 __all__ = [
@@ -36,7 +41,12 @@ __all__ = [
     "OnConflict",
     "Raw",
     "SelectQuery",
+    "UnionQuery",
     "UpdateQuery",
+    "alias",
+    "json_path",
     "raw",
+    "ref",
+    "stream",
     "table",
 ]

@@ -1,12 +1,13 @@
 """The base of every builder: an immutable holder of one recorded statement.
 
-Each method returns a new builder around a new statement; the original never changes, so a
-query kept at module level can be extended by every invocation of a Lambda sandbox.
+Each method returns a new builder around a new statement (`NamedTuple._replace`); the
+original never changes, so a query kept at module level can be extended by every invocation
+of a Lambda sandbox.
 """
 
 from __future__ import annotations
 
-from typing import Any, NoReturn, Self
+from typing import Any, Generic, NoReturn, Self, TypeVar
 
 from psycopg import sql
 
@@ -15,24 +16,26 @@ from . import _compiler as compiler
 from ._compiler import Compiled
 from ._statements import Statement
 
-_new_tuple = tuple.__new__
+S = TypeVar("S")
+Q = TypeVar("Q", bound=Statement)
 
 
-class Recorder:
-    """Holds `_statement` (a named tuple); `_derive` copies it with one field changed."""
+class Recorder(Generic[S]):
+    """Holds the recorded `statement`; every change makes a new recorder."""
 
     __slots__ = ("_statement",)
-    _statement: Any
+    _statement: S
 
-    def __init__(self, statement: Any) -> None:
-        _set_statement(self, statement)
+    def __init__(self, statement: S) -> None:
+        object.__setattr__(self, "_statement", statement)  # the one write: see __setattr__
 
-    def _derive(self, index: int, value: Any) -> Self:
-        fields = list(self._statement)
-        fields[index] = value
-        new = object.__new__(type(self))
-        _set_statement(new, _new_tuple(type(self._statement), fields))
-        return new
+    @property
+    def statement(self) -> S:
+        """What was recorded: a named tuple from `neonkit.query._statements`."""
+        return self._statement
+
+    def _with(self, statement: S) -> Self:
+        return type(self)(statement)
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise QueryBuildError(
@@ -43,19 +46,10 @@ class Recorder:
         raise QueryBuildError(f"query builders are immutable (deleting {name!r})")
 
 
-_set_statement = Recorder.__dict__["_statement"].__set__
-
-
-class Query(Recorder):
+class Query(Recorder[Q]):
     """A statement ready to run: `db.all(query)`, `.compile()`, `.build()`, `str(query)`."""
 
     __slots__ = ()
-    _statement: Statement
-
-    @property
-    def statement(self) -> Statement:
-        """What was recorded (a named tuple from `neonkit.query.statements`)."""
-        return self._statement
 
     def compile(self) -> Compiled:
         """SQL text with %s placeholders, the parameters, and whether it only reads."""
@@ -63,11 +57,11 @@ class Query(Recorder):
 
     def build(self) -> tuple[sql.Composed, list[Any]]:
         """(psycopg.sql.Composed, parameters), for `cursor.execute(*query.build())`."""
-        compiled = compiler.compile(self._statement)
+        compiled = self.compile()
         return compiled.sql, list(compiled.params)
 
     def __str__(self) -> str:
-        return compiler.compile(self._statement).text
+        return self.compile().text
 
     def __repr__(self) -> str:
         try:

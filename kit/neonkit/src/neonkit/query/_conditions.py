@@ -1,30 +1,47 @@
-"""Conditions: where / or_where / where_not / or_where_not, and the operator allow-list.
+"""Conditions: where / or_where / where_not / or_where_not / where_exists, and the operators.
 
     .where("id", 7)                        "id" = %s
     .where("id", ">", 5)                   "id" > %s
     .where("tag", "in", ["a", "b"])        "tag" = ANY(%s)   (one parameter: the shape is stable)
+    .where("tag", "in", [])                (FALSE)           (nothing is in an empty list)
+    .where("n", "between", (1, 9))         "n" BETWEEN %s AND %s
     .where("due", None)                    "due" IS NULL
     .where({"done": False, "user": 3})     "done" = %s AND "user" = %s
     .where(lambda w: w.where("a", 1).or_where("b", 2))       ("a" = %s OR "b" = %s)
     .where(raw("lower(title) = %s", ["x"]))                  (lower(title) = %s)
+    .where("id", "in", table("tags").select("todo_id"))      "id" = ANY (SELECT ...)
+    .where_exists(table("tags").where("tags.todo_id", ref("todos.id")))   EXISTS (SELECT ...)
 
-Chained conditions combine left to right: where(a).or_where(b).where(c) is (a OR b) AND c.
+Chained conditions combine left to right: where(a).or_where(b).where(c) is (a OR b) AND c,
+so extending a query with where() always narrows what it matched before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, LiteralString, Self, overload
+from typing import Any, LiteralString, Self, overload
 
 from ..errors import QueryBuildError
-from ._builder import Recorder
-from ._names import column, show
-from ._raw import Raw
-from ._statements import NO_VALUE, Clause, Condition, Group, RawCondition
-from ._values import items, nul_error
+from ._builder import Query, Recorder
+from ._names import dotted, show
+from ._statements import (
+    Bounds,
+    Clause,
+    Condition,
+    Exists,
+    Group,
+    JsonPath,
+    Operand,
+    Raw,
+    RawCondition,
+    Ref,
+    Select,
+    Union,
+)
+from ._terms import expression
+from ._values import array_text, frozen, param
 
 MISSING: Any = object()
-_new = tuple.__new__
 
 # What a user may write (lower case, single spaces) -> the SQL operator.
 OPERATORS: dict[str, LiteralString] = {
@@ -41,12 +58,15 @@ OPERATORS: dict[str, LiteralString] = {
     "not ilike": "NOT ILIKE",
     "in": "= ANY",
     "not in": "<> ALL",
+    "between": "BETWEEN",
+    "not between": "NOT BETWEEN",
     "is": "IS",
     "is not": "IS NOT",
     "@>": "@>",
     "<@": "<@",
     "&&": "&&",
 }
+_LISTS = (list, tuple, set, frozenset)
 # With None (or True/False for `is`), an operator needs no parameter.
 _WITHOUT_VALUE: dict[tuple[str, Any], LiteralString] = {
     ("=", None): "IS NULL",
@@ -62,47 +82,91 @@ _WITHOUT_VALUE: dict[tuple[str, Any], LiteralString] = {
 
 def operator(op: Any) -> LiteralString:
     """The SQL for an allowed operator (any case), else QueryBuildError naming it."""
-    found = OPERATORS.get(op) if type(op) is str else None
-    if found is None and isinstance(op, str):
-        found = OPERATORS.get(" ".join(op.lower().split()))
+    found = OPERATORS.get(" ".join(op.lower().split())) if isinstance(op, str) else None
     if found is None:
-        allowed = " ".join(OPERATORS)
-        raise QueryBuildError(f"unknown operator {show(op)}; allowed: {allowed}")
+        raise QueryBuildError(f"unknown operator {show(op)}; allowed: {' '.join(OPERATORS)}")
     return found
 
 
-def condition(
-    conjunction: LiteralString, negated: bool, name: Any, op: LiteralString, value: Any
-) -> Condition:
+def condition(conjunction: LiteralString, negated: bool, left: Any, op: str, value: Any) -> Clause:
     """One recorded condition; `op` is already SQL (from `operator()`)."""
-    ref = column(name)
-    kind = type(value)
-    if kind is str:
-        if "\x00" in value:
-            raise nul_error(value, name)
-    elif value is None or kind is bool:
+    target = expression(left, "column")
+    name = dotted(target.column if isinstance(target, JsonPath) else target)
+    if value is None or type(value) is bool:
         without = _WITHOUT_VALUE.get((op, value))
         if without is not None:
-            return Condition(conjunction, negated, ref, without, NO_VALUE)
+            return Condition(conjunction, negated, target, without, None)
         if value is None:
             raise QueryBuildError(
                 f"column {show(name)}: operator {op!r} cannot compare with None; write "
                 f"where(column, None) for IS NULL or where(column, '!=', None) for IS NOT NULL"
             )
-    elif kind is list or kind is tuple or kind is set or kind is frozenset:
-        value = items(value, name)
-    if op == "= ANY" or op == "<> ALL":
-        if type(value) is not tuple and kind is not Raw:
-            raise QueryBuildError(
-                f"column {show(name)}: 'in' and 'not in' take a list, tuple or set, got "
-                f"{show(value)}"
-            )
-    elif op == "IS" or op == "IS NOT":
+    if op in ("IS", "IS NOT"):
         raise QueryBuildError(
             f"column {show(name)}: 'is' and 'is not' compare with None, True or False, got "
             f"{show(value)}"
         )
-    return _new(Condition, (conjunction, negated, ref, op, value))
+    if op in ("= ANY", "<> ALL") and isinstance(value, _LISTS) and not value:
+        # Nothing is in an empty list. (ANY('{}') fails on an array column: no text[][].)
+        return RawCondition(conjunction, negated, Raw("TRUE" if op == "<> ALL" else "FALSE", ()))
+    if op in ("= ANY", "<> ALL"):
+        operand = _listed(value, name)
+    elif op in ("BETWEEN", "NOT BETWEEN"):
+        operand = _bounds(value, name)
+    else:
+        operand = _operand(value, name)
+    return Condition(conjunction, negated, target, op, operand)
+
+
+def _operand(value: Any, name: str) -> Operand:
+    match value:
+        case Raw() | Ref():
+            return value
+        case Query():
+            return subquery(value, f"column {name!r}")
+        case list() | tuple():  # an array: compared with an array column
+            items = frozen(value, name)
+            text = array_text(items)
+            return param(items, name) if text is None else param(text, name)
+        case _:
+            return param(value, name)
+
+
+def _listed(value: Any, name: str) -> Operand:
+    """The right side of 'in': one array parameter (ANY compares its items one by one)."""
+    match value:
+        case Raw():
+            return value
+        case Query():
+            return subquery(value, f"column {name!r}")
+        case list() | tuple() | set() | frozenset():
+            return param(list(value), name)
+        case _:
+            raise QueryBuildError(
+                f"column {show(name)}: 'in' and 'not in' take a list, tuple or set, or a "
+                f"select query, got {show(value)}"
+            )
+
+
+def _bounds(value: Any, name: str) -> Bounds:
+    if not isinstance(value, list | tuple) or isinstance(value, Raw | Ref) or len(value) != 2:
+        raise QueryBuildError(
+            f"column {show(name)}: 'between' takes two values (low, high), got {show(value)}"
+        )
+    if value[0] is None or value[1] is None:
+        raise QueryBuildError(
+            f"column {show(name)}: 'between' cannot compare with None, got {show(value)}"
+        )
+    low, high = (v if isinstance(v, Raw) else param(v, name) for v in value)
+    return Bounds(low, high)
+
+
+def subquery(query: Query[Any], where: str) -> Select | Union:
+    """A select query's statement, to nest; PostgreSQL nests no INSERT, UPDATE or DELETE."""
+    if not isinstance(query.statement, Select | Union):
+        kind = type(query.statement).__name__.upper()
+        raise QueryBuildError(f"{where}: a subquery must be a select query, got an {kind}")
+    return query.statement
 
 
 def clauses(
@@ -113,101 +177,105 @@ def clauses(
         return (condition(conjunction, negated, first, operator(second), third),)
     if second is not MISSING:
         return (condition(conjunction, negated, first, "=", second),)
-    if type(first) is Raw:
-        return (RawCondition(conjunction, negated, first),)
-    if isinstance(first, Mapping):
-        if not first:
-            raise QueryBuildError(f"{method}() was given an empty mapping")
-        conditions = tuple(condition("AND", False, k, "=", v) for k, v in first.items())
-        if len(conditions) == 1:
-            return (conditions[0]._replace(conjunction=conjunction, negated=negated),)
-        if conjunction == "AND" and not negated:
-            return conditions  # spliced: a AND b AND c needs no parentheses
-        return (Group(conjunction, negated, conditions),)
-    if callable(first):
-        built = first(Conditions(((),)))
-        if not isinstance(built, Conditions):
-            raise QueryBuildError(
-                f"the function given to {method}() must return the condition builder it "
-                f"received, with conditions added, got {show(built)}"
-            )
-        inner = built._statement[0]
-        return (Group(conjunction, negated, inner),) if inner else ()
+    match first:
+        case Raw():
+            return (RawCondition(conjunction, negated, first),)
+        case Mapping():
+            if not first:
+                raise QueryBuildError(f"{method}() was given an empty mapping")
+            added = tuple(condition("AND", False, k, "=", v) for k, v in first.items())
+            if len(added) == 1:
+                return (added[0]._replace(conjunction=conjunction, negated=negated),)
+            if conjunction == "AND" and not negated:
+                return added  # spliced: a AND b AND c needs no parentheses
+            return (Group(conjunction, negated, added),)
+        case _ if callable(first):
+            built = first(Conditions(()))
+            if not isinstance(built, Conditions):
+                raise QueryBuildError(
+                    f"the function given to {method}() must return the condition builder it "
+                    f"received, with conditions added, got {show(built)}"
+                )
+            return (Group(conjunction, negated, built.statement),) if built.statement else ()
     raise QueryBuildError(
         f"{method}() takes (column, value), (column, operator, value), a mapping, a function "
         f"or raw(...), got {show(first)}"
     )
 
 
-class Filtered(Recorder):
-    """where() and friends, for a builder whose statement keeps its conditions at `_WHERE`."""
+Where = Mapping[str, Any] | Callable[["Conditions"], "Conditions"] | Raw
+
+
+class Filtered:
+    """where() and friends, for a builder that implements `_add_where`."""
 
     __slots__ = ()
-    _WHERE: ClassVar[int]
 
     @overload
-    def where(self, column: str, value: Any, /) -> Self: ...
+    def where(self, column: str | JsonPath, value: Any, /) -> Self: ...
     @overload
-    def where(self, column: str, op: str, value: Any, /) -> Self: ...
+    def where(self, column: str | JsonPath, op: str, value: Any, /) -> Self: ...
     @overload
-    def where(
-        self, conditions: Mapping[str, Any] | Callable[[Conditions], Conditions] | Raw, /
-    ) -> Self: ...
+    def where(self, conditions: Where, /) -> Self: ...
     def where(self, first: Any, second: Any = MISSING, third: Any = MISSING, /) -> Self:
         """AND a condition: (column, value), (column, op, value), mapping, function or raw."""
-        index = self._WHERE
-        added = clauses("AND", False, first, second, third, "where")
-        return self._derive(index, self._statement[index] + added)
+        return self._add_where(clauses("AND", False, first, second, third, "where"))
 
     @overload
-    def or_where(self, column: str, value: Any, /) -> Self: ...
+    def or_where(self, column: str | JsonPath, value: Any, /) -> Self: ...
     @overload
-    def or_where(self, column: str, op: str, value: Any, /) -> Self: ...
+    def or_where(self, column: str | JsonPath, op: str, value: Any, /) -> Self: ...
     @overload
-    def or_where(
-        self, conditions: Mapping[str, Any] | Callable[[Conditions], Conditions] | Raw, /
-    ) -> Self: ...
+    def or_where(self, conditions: Where, /) -> Self: ...
     def or_where(self, first: Any, second: Any = MISSING, third: Any = MISSING, /) -> Self:
         """(everything before) OR (this condition)."""
-        index = self._WHERE
-        added = clauses("OR", False, first, second, third, "or_where")
-        return self._derive(index, self._statement[index] + added)
+        return self._add_where(clauses("OR", False, first, second, third, "or_where"))
 
     @overload
-    def where_not(self, column: str, value: Any, /) -> Self: ...
+    def where_not(self, column: str | JsonPath, value: Any, /) -> Self: ...
     @overload
-    def where_not(self, column: str, op: str, value: Any, /) -> Self: ...
+    def where_not(self, column: str | JsonPath, op: str, value: Any, /) -> Self: ...
     @overload
-    def where_not(
-        self, conditions: Mapping[str, Any] | Callable[[Conditions], Conditions] | Raw, /
-    ) -> Self: ...
+    def where_not(self, conditions: Where, /) -> Self: ...
     def where_not(self, first: Any, second: Any = MISSING, third: Any = MISSING, /) -> Self:
         """AND NOT (condition)."""
-        index = self._WHERE
-        added = clauses("AND", True, first, second, third, "where_not")
-        return self._derive(index, self._statement[index] + added)
+        return self._add_where(clauses("AND", True, first, second, third, "where_not"))
 
     @overload
-    def or_where_not(self, column: str, value: Any, /) -> Self: ...
+    def or_where_not(self, column: str | JsonPath, value: Any, /) -> Self: ...
     @overload
-    def or_where_not(self, column: str, op: str, value: Any, /) -> Self: ...
+    def or_where_not(self, column: str | JsonPath, op: str, value: Any, /) -> Self: ...
     @overload
-    def or_where_not(
-        self, conditions: Mapping[str, Any] | Callable[[Conditions], Conditions] | Raw, /
-    ) -> Self: ...
+    def or_where_not(self, conditions: Where, /) -> Self: ...
     def or_where_not(self, first: Any, second: Any = MISSING, third: Any = MISSING, /) -> Self:
         """(everything before) OR NOT (condition)."""
-        index = self._WHERE
-        added = clauses("OR", True, first, second, third, "or_where_not")
-        return self._derive(index, self._statement[index] + added)
+        return self._add_where(clauses("OR", True, first, second, third, "or_where_not"))
+
+    def where_exists(self, query: Query[Any]) -> Self:
+        """AND EXISTS (query); correlate it with ref("table.column")."""
+        return self._add_where((Exists("AND", False, _exists(query, "where_exists")),))
+
+    def where_not_exists(self, query: Query[Any]) -> Self:
+        """AND NOT EXISTS (query)."""
+        return self._add_where((Exists("AND", True, _exists(query, "where_not_exists")),))
+
+    def _add_where(self, added: tuple[Clause, ...]) -> Self:
+        raise NotImplementedError
 
 
-class Conditions(Filtered):
+def _exists(query: Any, method: str) -> Select:
+    if not isinstance(query, Query) or not isinstance(query.statement, Select):
+        raise QueryBuildError(f"{method}() takes a select query, got {show(query)}")
+    return query.statement
+
+
+class Conditions(Filtered, Recorder[tuple[Clause, ...]]):
     """The empty builder a function given to where() receives; it returns it with conditions."""
 
     __slots__ = ()
-    _WHERE = 0
-    _statement: tuple[tuple[Clause, ...]]
+
+    def _add_where(self, added: tuple[Clause, ...]) -> Conditions:
+        return Conditions(self._statement + added)
 
     def __repr__(self) -> str:
-        return f"Conditions({self._statement[0]!r})"
+        return f"Conditions({self._statement!r})"

@@ -16,32 +16,31 @@ from typing import Any
 from ..errors import QueryBuildError
 from ._builder import Query, Recorder
 from ._names import ColumnRef, identifier, show
-from ._raw import Raw
-from ._statements import EXCLUDED, Conflict, Insert
+from ._statements import EXCLUDED, Conflict, Insert, Marker, Param, Raw, Term
 from ._terms import Returning
 from ._update import assignments
-from ._values import items, nul_error
+from ._values import frozen
 
 
-class InsertQuery(Returning, Query):
+class InsertQuery(Returning, Query[Insert]):
     """An INSERT of one or more rows; returning(), on_conflict()."""
 
     __slots__ = ()
-    _statement: Insert
-    _RETURNING = Insert._fields.index("returning")
 
     def on_conflict(self, *columns: str) -> OnConflict:
         """The conflict target (a unique index's columns); then .ignore() or .merge(...)."""
-        return OnConflict(
-            (self._statement, tuple(identifier(c, "on_conflict() column") for c in columns))
-        )
+        target = tuple(identifier(c, "on_conflict() column") for c in columns)
+        return OnConflict((self._statement, target))
+
+    def _add_returning(self, added: tuple[Term, ...]) -> InsertQuery:
+        s = self._statement
+        return InsertQuery(s._replace(returning=s.returning + added))
 
 
-class OnConflict(Recorder):
+class OnConflict(Recorder[tuple[Insert, tuple[str, ...]]]):
     """What to do when an inserted row conflicts: ignore() or merge(...)."""
 
     __slots__ = ()
-    _statement: tuple[Insert, tuple[str, ...]]
 
     def ignore(self) -> InsertQuery:
         """ON CONFLICT ... DO NOTHING: keep the existing row."""
@@ -56,6 +55,7 @@ class OnConflict(Recorder):
                 "merge() needs the conflict columns, e.g. on_conflict('id').merge(); "
                 "PostgreSQL requires them for DO UPDATE"
             )
+        updates: tuple[tuple[str, Param | Raw | Marker], ...]
         if len(columns) == 1 and isinstance(columns[0], Mapping):
             updates = assignments(columns[0], "merge")
         else:
@@ -71,7 +71,7 @@ class OnConflict(Recorder):
                         f"merge() column {show(name)} is not an inserted column "
                         f"{list(insert.columns)!r}; pass a dict to set other columns"
                     )
-            updates = tuple((name, EXCLUDED) for name in names)  # type: ignore[misc]
+            updates = tuple((str(name), EXCLUDED) for name in names)
         return InsertQuery(insert._replace(conflict=Conflict(target, updates)))
 
 
@@ -94,39 +94,24 @@ def insert_statement(table: ColumnRef, alias: str | None, rows: Any) -> Insert:
             raise QueryBuildError(
                 "insert() rows without columns: only one row can use DEFAULT VALUES"
             )
-        return Insert(table, alias, (), ((),), True, None, ())
-    keys = first.keys()
-    as_is = True
+        return Insert(table, alias, (), ((),), False, None, ())
     recorded: list[tuple[Any, ...]] = []
+    raw_values = False
     for index, row in enumerate(rows):
-        if index and type(row) is not dict and not isinstance(row, Mapping):
+        if not isinstance(row, Mapping):
             raise QueryBuildError(f"insert() row {index} must be a dict, got {show(row)}")
-        if not index or tuple(row) == columns:
-            values = tuple(row.values())
-        elif row.keys() == keys:
-            values = tuple([row[c] for c in columns])
-        else:
+        if row.keys() != first.keys():
             raise _mismatch(index, columns, row)
-        for v in values:
-            kind = type(v)
-            if kind is str:
-                if "\x00" in v:
-                    raise nul_error(v, columns[values.index(v)])
-            elif kind in _CONVERTED:
-                as_is = False
-        recorded.append(values if as_is else _converted(values, columns))
-    return Insert(table, alias, columns, tuple(recorded), as_is, None, ())
-
-
-# Values recorded differently from how they are bound (lists frozen) or not bound (raw).
-_CONVERTED = frozenset({list, tuple, set, frozenset, Raw})
-
-
-def _converted(values: tuple[Any, ...], columns: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(
-        items(v, name) if type(v) in _CONVERTED and type(v) is not Raw else v
-        for name, v in zip(columns, values, strict=True)
-    )
+        values: list[Any] = []
+        for name in columns:
+            v = row[name]
+            if isinstance(v, Raw):
+                raw_values = True
+                values.append(v)
+            else:
+                values.append(frozen(v, name))
+        recorded.append(tuple(values))
+    return Insert(table, alias, columns, tuple(recorded), raw_values, None, ())
 
 
 def _mismatch(index: int, columns: tuple[str, ...], row: Mapping[str, Any]) -> QueryBuildError:

@@ -7,6 +7,7 @@ with the bad name in the message.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from psycopg import sql
@@ -34,10 +35,16 @@ class Ident(sql.Identifier):
         return text.replace(b"%", b"%%") if b"%" in text else text
 
 
+class Lit(sql.Literal):
+    """A `sql.Literal` whose `%` is doubled, for the same reason as `Ident`'s."""
+
+    def as_bytes(self, context: AdaptContext | None = None) -> bytes:
+        text = super().as_bytes(context)
+        return text.replace(b"%", b"%%") if b"%" in text else text
+
+
 def identifier(name: Any, what: str = "identifier") -> str:
     """`name` if PostgreSQL will take it as written, else QueryBuildError naming it."""
-    if type(name) is str and 0 < len(name) <= 15 and "\x00" not in name:
-        return name  # the common case: at most 15 characters cannot exceed 63 bytes
     if not isinstance(name, str):
         raise QueryBuildError(f"{what} must be a string, got {show(name)}")
     if not name:
@@ -55,12 +62,13 @@ def identifier(name: Any, what: str = "identifier") -> str:
 
 def column(name: Any, *, star: bool = False, what: str = "column") -> ColumnRef:
     """'id' -> ("id",); 'todos.id' -> ("todos", "id"); '*' and 'todos.*' only if `star`."""
-    if type(name) is str:
-        ref = _checked.get(name)
-        if ref is not None:
-            return ref
-    else:
+    if not isinstance(name, str):
         raise QueryBuildError(f"{what} must be a column name (a str), got {show(name)}")
+    return _column(name, star, what)
+
+
+@functools.lru_cache(maxsize=4096)  # code names the same columns on every invocation
+def _column(name: str, star: bool, what: str) -> ColumnRef:
     parts = name.split(".")
     if len(parts) > 2:
         raise QueryBuildError(f"{what} must be 'name' or 'table.name', got {show(name)}")
@@ -68,21 +76,12 @@ def column(name: Any, *, star: bool = False, what: str = "column") -> ColumnRef:
         if not star:
             raise QueryBuildError(f"{what} cannot be '*' here, got {show(name)}")
         return (STAR,) if len(parts) == 1 else (identifier(parts[0], what), STAR)
-    ref = tuple([identifier(part, what) for part in parts])
-    if len(_checked) >= _CHECKED_SIZE:
-        _checked.clear()  # names come from code, so this is rare; it bounds hostile input
-    _checked[name] = ref
-    return ref
-
-
-# Column names already checked: queries name the same columns on every invocation.
-_CHECKED_SIZE = 4096
-_checked: dict[str, ColumnRef] = {}
+    return tuple([identifier(part, what) for part in parts])
 
 
 def table_name(name: Any) -> ColumnRef:
     """'todos' -> ("todos",); 'public.todos' -> ("public", "todos")."""
-    if type(name) is str and "." not in name:
+    if isinstance(name, str) and "." not in name:
         return (identifier(name, "table name"),)
     if not isinstance(name, str) or name.count(".") != 1:
         raise QueryBuildError(f"table name must be 'name' or 'schema.name', got {show(name)}")

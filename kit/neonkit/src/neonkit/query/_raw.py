@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, LiteralString, NamedTuple
+from typing import Any, LiteralString
 
 from ..errors import QueryBuildError
 from ._names import show
-from ._values import value
+from ._statements import Raw
+from ._values import frozen
 
 _PERCENT = re.compile(r"%(.|$)", re.DOTALL)
-
-
-class Raw(NamedTuple):
-    """A fragment of SQL text with its bound parameters, recorded as given."""
-
-    text: LiteralString
-    params: tuple[Any, ...]
 
 
 def raw(text: LiteralString, params: Sequence[Any] = ()) -> Raw:
@@ -43,8 +37,7 @@ def raw(text: LiteralString, params: Sequence[Any] = ()) -> Raw:
             f"raw() text has {wanted} %s placeholder(s) but {len(params)} parameter(s) were "
             f"given (write %% for a literal percent), got {show(text)}"
         )
-    frozen = tuple(value(p, i, "raw() parameter") for i, p in enumerate(params))
-    return Raw(text, frozen)
+    return Raw(text, tuple(frozen(p, i, "raw() parameter") for i, p in enumerate(params)))
 
 
 def placeholders(text: str) -> int:

@@ -2,7 +2,7 @@
 
 A shape holds what decides the SQL text and nothing else, so it is the compiler's cache key:
 two queries that differ only in their values have equal shapes. Values are collected in the
-order their placeholders appear in the SQL.
+order their placeholders appear in the SQL text.
 """
 
 from __future__ import annotations
@@ -10,176 +10,197 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import QueryBuildError
-from ._raw import Raw
 from ._statements import (
-    EXCLUDED,
-    NO_VALUE,
     SLOT,
     Alias,
+    Bounds,
     Clause,
     Condition,
     Conflict,
+    Cte,
     Delete,
+    Exists,
     Group,
     Insert,
+    Marker,
+    Operand,
     Order,
+    Param,
+    Raw,
     RawCondition,
     Select,
     Statement,
+    Term,
+    Union,
     Update,
 )
-
-_new = tuple.__new__
+from ._values import bound
 
 
 def shape(statement: Statement, params: list[Any]) -> Statement:
     """The statement's shape; its values are appended to `params`."""
-    kind = type(statement)
-    if kind is Select:
-        return _select_shape(statement, params)  # type: ignore[arg-type]
-    if kind is Insert:
-        return _insert_shape(statement, params)  # type: ignore[arg-type]
-    if kind is Update:
-        return _update_shape(statement, params)  # type: ignore[arg-type]
-    if kind is Delete:
-        return _delete_shape(statement, params)  # type: ignore[arg-type]
+    match statement:
+        case Select():
+            return _select(statement, params)
+        case Union():
+            return _union(statement, params)
+        case Insert():
+            return _insert(statement, params)
+        case Update():
+            values = _assignments(statement.values, params)
+            where = _clauses(statement.where, params)
+            returning = _terms(statement.returning, params)
+            return statement._replace(values=values, where=where, returning=returning)
+        case Delete():
+            where = _clauses(statement.where, params)
+            returning = _terms(statement.returning, params)
+            return statement._replace(where=where, returning=returning)
     raise QueryBuildError(f"not a statement the compiler knows, got {statement!r}")
 
 
-def _select_shape(s: Select, params: list[Any]) -> Select:
-    (table, alias, columns, distinct, joins, where, after, group_by, having, order_by,
-     limit, offset, lock) = s  # fmt: skip
-    if columns:
-        columns = _terms(columns, params)
-    if where:
-        where = _clauses(where, params)
-    if after is not None:
-        params.extend([list(v) if type(v) is tuple else v for v in after])
-        after = (SLOT,) * len(after)
-    if group_by:
-        group_by = _terms(group_by, params)
-    if having:
-        having = _clauses(having, params)
-    if order_by:
-        order_by = _orders(order_by, params)
-    if limit is not None:
-        params.append(limit)
-        limit = SLOT
-    if offset is not None:
-        params.append(offset)
-        offset = SLOT
-    return _new(
-        Select,
-        (table, alias, columns, distinct, joins, where, after, group_by, having, order_by,
-         limit, offset, lock),
+def _select(s: Select, params: list[Any]) -> Select:
+    # In the order of the SQL text (WITH, DISTINCT ON, columns, FROM, WHERE, GROUP BY...);
+    # clauses that are empty hold no value and stay as they are.
+    changes: dict[str, Any] = {}
+    if s.ctes:
+        changes["ctes"] = tuple([_cte(cte, params) for cte in s.ctes])
+    if s.distinct_on:
+        changes["distinct_on"] = _terms(s.distinct_on, params)
+    if s.columns:
+        changes["columns"] = _terms(s.columns, params)
+    if isinstance(s.table, Select | Union):
+        changes["table"] = shape(s.table, params)
+    if s.where:
+        changes["where"] = _clauses(s.where, params)
+    if s.after is not None:
+        changes["after"] = s.after._replace(values=tuple(_value(v, params) for v in s.after.values))
+    if s.group_by:
+        changes["group_by"] = _terms(s.group_by, params)
+    if s.having:
+        changes["having"] = _clauses(s.having, params)
+    if s.order_by:
+        changes["order_by"] = _orders(s.order_by, params)
+    if s.limit is not None:
+        changes["limit"] = _value(s.limit, params)
+    if s.offset is not None:
+        changes["offset"] = _value(s.offset, params)
+    return s._replace(**changes)
+
+
+def _union(u: Union, params: list[Any]) -> Union:
+    first = _select(u.first, params)
+    others = tuple([(all_, _select(s, params)) for all_, s in u.others])
+    return u._replace(
+        first=first, others=others, order_by=_orders(u.order_by, params),
+        limit=_value(u.limit, params), offset=_value(u.offset, params),
     )  # fmt: skip
 
 
-def _insert_shape(s: Insert, params: list[Any]) -> Insert:
-    rows: Any = s.rows
-    if s.bound_as_is:
-        for row in rows:
-            params.extend(row)
-        rows = len(rows)
-    else:
-        shaped = tuple(tuple(_value(v, params) for v in row) for row in rows)
-        raw_values = any(type(v) is Raw for row in shaped for v in row)
-        rows = shaped if raw_values else len(rows)
+def _cte(cte: Cte, params: list[Any]) -> Cte:
+    match cte.query:
+        case Raw():
+            return cte._replace(query=_raw(cte.query, params))
+        case query:
+            return cte._replace(query=shape(query, params))
+
+
+def _insert(s: Insert, params: list[Any]) -> Insert:
+    rows = s.rows
+    if isinstance(rows, tuple):
+        if s.raw_values:  # a raw value's text is part of the shape
+            rows = tuple(tuple(_row_value(v, params) for v in row) for row in rows)
+        else:  # only values: the number of rows is the shape
+            params.extend([bound(v) for row in rows for v in row])
+            rows = len(rows)
     conflict = s.conflict
     if conflict is not None and conflict.updates:
         conflict = Conflict(conflict.columns, _assignments(conflict.updates, params))
-    returning = _terms(s.returning, params) if s.returning else s.returning
-    return _new(Insert, (s.table, s.alias, s.columns, rows, True, conflict, returning))
+    return s._replace(rows=rows, conflict=conflict, returning=_terms(s.returning, params))
 
 
-def _update_shape(s: Update, params: list[Any]) -> Update:
-    if not s.where and not s.all_rows:
-        raise QueryBuildError(
-            f"refusing to UPDATE every row of {'.'.join(s.table)!r}: add a where(...) or, if "
-            "every row is meant, say so with update(values, all_rows=True)"
-        )
-    values = _assignments(s.values, params)
-    where = _clauses(s.where, params) if s.where else s.where
-    returning = _terms(s.returning, params) if s.returning else s.returning
-    return _new(Update, (s.table, s.alias, values, where, returning, s.all_rows))
-
-
-def _delete_shape(s: Delete, params: list[Any]) -> Delete:
-    if not s.where and not s.all_rows:
-        raise QueryBuildError(
-            f"refusing to DELETE every row of {'.'.join(s.table)!r}: add a where(...) or, if "
-            "every row is meant, say so with delete(all_rows=True)"
-        )
-    where = _clauses(s.where, params) if s.where else s.where
-    returning = _terms(s.returning, params) if s.returning else s.returning
-    return _new(Delete, (s.table, s.alias, where, returning, s.all_rows))
+def _row_value(value: Any, params: list[Any]) -> Any:
+    if isinstance(value, Raw):
+        return _raw(value, params)
+    params.append(bound(value))
+    return SLOT
 
 
 def _value(value: Any, params: list[Any]) -> Any:
-    if type(value) is Raw:
-        return _raw(value, params)
-    params.append(list(value) if type(value) is tuple else value)
-    return SLOT
+    match value:
+        case Param():
+            params.append(bound(value.value))
+            return SLOT
+        case Raw():
+            return _raw(value, params)
+        case Bounds():
+            return Bounds(_value(value.low, params), _value(value.high, params))
+        case Select() | Union():
+            return shape(value, params)
+        case _:  # None, a Ref, EXCLUDED: nothing to bind
+            return value
 
 
 def _raw(raw: Raw, params: list[Any]) -> Raw:
     if not raw.params:
         return raw
-    params.extend([list(p) if type(p) is tuple else p for p in raw.params])
-    return _new(Raw, (raw.text, (SLOT,) * len(raw.params)))
+    params.extend([bound(p) for p in raw.params])
+    return raw._replace(params=(SLOT,) * len(raw.params))
 
 
 def _terms(terms: tuple[Any, ...], params: list[Any]) -> tuple[Any, ...]:
     for term in terms:
-        if type(term) is not tuple:
-            break
-    else:
-        return terms  # only column names: nothing to bind
-    return tuple([_term(t, params) for t in terms])
+        if isinstance(term, Raw | Alias):  # only raw(...) fragments bind values
+            return tuple([_term(t, params) for t in terms])
+    return terms
 
 
-def _term(term: Any, params: list[Any]) -> Any:
-    kind = type(term)
-    if kind is Raw:
-        return _raw(term, params)
-    if kind is Alias:
-        return Alias(_term(term.term, params), term.name)
-    return term
+def _term(term: Term, params: list[Any]) -> Term:
+    match term:
+        case Raw():
+            return _raw(term, params)
+        case Alias(term=Raw() as inner):
+            return term._replace(term=_raw(inner, params))
+        case _:
+            return term
 
 
 def _orders(orders: tuple[Order, ...], params: list[Any]) -> tuple[Order, ...]:
     for order in orders:
-        if type(order.term) is not tuple:
-            break
-    else:
-        return orders
-    return tuple([Order(_term(o.term, params), o.descending, o.nulls) for o in orders])
+        if isinstance(order.term, Raw):  # only raw(...) fragments bind values
+            return tuple([_order(o, params) for o in orders])
+    return orders
+
+
+def _order(order: Order, params: list[Any]) -> Order:
+    match order.term:
+        case Raw():
+            return order._replace(term=_raw(order.term, params))
+        case _:
+            return order
 
 
 def _clauses(clauses: tuple[Clause, ...], params: list[Any]) -> tuple[Clause, ...]:
-    shaped: list[Clause] = []
-    c: Any
-    for c in clauses:
-        kind = type(c)
-        if kind is Condition:
-            value = c[4]
-            if value is NO_VALUE:
-                shaped.append(c)
-                continue
-            if type(value) is Raw:
-                value = _raw(value, params)
-            else:
-                params.append(list(value) if type(value) is tuple else value)
-                value = SLOT
-            shaped.append(_new(Condition, (c[0], c[1], c[2], c[3], value)))
-        elif kind is Group:
-            shaped.append(Group(c[0], c[1], _clauses(c[2], params)))
-        else:
-            shaped.append(RawCondition(c[0], c[1], _raw(c[2], params)))
-    return tuple(shaped)
+    return tuple([_clause(c, params) for c in clauses]) if clauses else clauses
+
+
+def _clause(clause: Clause, params: list[Any]) -> Clause:
+    match clause:
+        case Condition(value=None):
+            return clause
+        case Condition():
+            operand: Operand | None = _value(clause.value, params)
+            return Condition(
+                clause.conjunction, clause.negated, clause.left, clause.operator, operand
+            )
+        case Group():
+            return clause._replace(clauses=_clauses(clause.clauses, params))
+        case RawCondition():
+            return clause._replace(raw=_raw(clause.raw, params))
+        case Exists():
+            return clause._replace(query=_select(clause.query, params))
 
 
 def _assignments(
-    pairs: tuple[tuple[str, Any], ...], params: list[Any]
-) -> tuple[tuple[str, Any], ...]:
-    return tuple([(name, v if v is EXCLUDED else _value(v, params)) for name, v in pairs])
+    pairs: tuple[tuple[str, Param | Raw | Marker], ...], params: list[Any]
+) -> tuple[tuple[str, Param | Raw | Marker], ...]:
+    return tuple([(name, _value(v, params)) for name, v in pairs])

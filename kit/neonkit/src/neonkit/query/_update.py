@@ -11,46 +11,41 @@ from typing import Any
 from ..errors import QueryBuildError
 from ._builder import Query
 from ._conditions import Filtered
-from ._names import identifier, show
-from ._raw import Raw
-from ._statements import Clause, Update
+from ._names import ColumnRef, identifier, show
+from ._statements import Clause, Marker, Param, Raw, Term, Update
 from ._terms import Returning
-from ._values import value
+from ._values import param
 
 
-class UpdateQuery(Filtered, Returning, Query):
+class UpdateQuery(Filtered, Returning, Query[Update]):
     """An UPDATE; where() and returning() work before or after update()."""
 
     __slots__ = ()
-    _statement: Update
-    _WHERE = Update._fields.index("where")
-    _RETURNING = Update._fields.index("returning")
+
+    def _add_where(self, added: tuple[Clause, ...]) -> UpdateQuery:
+        return UpdateQuery(self._statement._replace(where=self._statement.where + added))
+
+    def _add_returning(self, added: tuple[Term, ...]) -> UpdateQuery:
+        s = self._statement
+        return UpdateQuery(s._replace(returning=s.returning + added))
 
 
 def update_statement(
-    table: tuple[str, ...],
-    alias: str | None,
-    values: Any,
-    where: tuple[Clause, ...],
-    all_rows: Any,
+    table: ColumnRef, alias: str | None, values: Any, where: tuple[Clause, ...], all_rows: Any
 ) -> Update:
-    return Update(table, alias, assignments(values, "update"), where, (), _flag(all_rows))
+    if type(all_rows) is not bool:
+        raise QueryBuildError(f"update(all_rows=...) takes True or False, got {all_rows!r}")
+    return Update(table, alias, assignments(values, "update"), where, (), all_rows)
 
 
-def assignments(values: Any, method: str) -> tuple[tuple[str, Any], ...]:
-    """{"title": "x", "seen": raw("now()")} -> (("title", "x"), ("seen", Raw(...)))."""
+def assignments(values: Any, method: str) -> tuple[tuple[str, Param | Raw | Marker], ...]:
+    """{"title": "x", "seen": raw("now()")} -> (("title", Param("x")), ("seen", Raw(...)))."""
     if not isinstance(values, Mapping) or not values:
         raise QueryBuildError(
             f"{method}() takes a non-empty dict of column -> value, got {show(values)}"
         )
-    pairs: list[tuple[str, Any]] = []
+    pairs: list[tuple[str, Param | Raw | Marker]] = []
     for name, v in values.items():
         identifier(name, f"{method}() column")
-        pairs.append((name, v if type(v) is Raw else value(v, name)))
+        pairs.append((name, v if isinstance(v, Raw) else param(v, name)))
     return tuple(pairs)
-
-
-def _flag(all_rows: Any) -> bool:
-    if type(all_rows) is not bool:
-        raise QueryBuildError(f"update(all_rows=...) takes True or False, got {all_rows!r}")
-    return all_rows
