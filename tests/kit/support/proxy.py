@@ -42,6 +42,7 @@ class FaultProxy:
         self.target = (target_host, target_port)
         self.accepted = 0  # connections accepted since start
         self.flights = 0  # client->server request flights, over all connections
+        self.flushes = 0  # Flush messages clients sent (a pooler may link a server for one)
         self._links: set[_Link] = set()
         self._latency = 0.0
         self._paused = False  # black hole: nothing read, nothing written, nothing closed
@@ -300,6 +301,8 @@ class FaultProxy:
             self._flush_eof(link, pipe)
             return
         from_client = pipe is link.up
+        if from_client:
+            self.flushes += data.count(_FLUSH)
         # A Flush alone (psycopg sends one at the end of a pipeline, while the answers are on
         # their way) asks for nothing new: it is not a request flight.
         if not (from_client and data.replace(_FLUSH, b"") == b""):

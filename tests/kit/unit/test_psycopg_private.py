@@ -32,3 +32,20 @@ def test_its_private_timeout_is_still_an_operational_error() -> None:
 def test_the_override_is_the_connections_wait() -> None:
     assert KitConnection.wait is not psycopg.Connection.wait
     assert issubclass(KitConnection, psycopg.Connection)
+
+
+def test_a_pipeline_still_ends_through_the_generators_the_override_replaces() -> None:
+    # _SyncEndedPipeline re-implements Pipeline._exit_gen with these three steps.
+    for name in ("_exit_gen", "_enqueue_sync", "_communicate_gen", "_fetch_gen"):
+        assert callable(getattr(psycopg.Pipeline, name, None)), f"Pipeline.{name}: {RECHECK}"
+    assert "flush" in inspect.signature(psycopg.Pipeline._fetch_gen).parameters, RECHECK
+    source = inspect.getsource(psycopg.Pipeline._exit_gen)
+    assert "_fetch_gen(flush=True)" in source, f"psycopg changed how a pipeline ends: {RECHECK}"
+
+
+def test_connection_pipeline_still_keeps_its_pipeline_where_the_override_does() -> None:
+    # KitConnection.pipeline() repeats psycopg's Connection.pipeline() with its own class.
+    source = inspect.getsource(psycopg.Connection.pipeline)
+    for line in ("self._check_connection_ok()", "self._pipeline = Pipeline(self)"):
+        assert line in source, f"Connection.pipeline() changed ({line!r}): {RECHECK}"
+    assert KitConnection.pipeline is not psycopg.Connection.pipeline
