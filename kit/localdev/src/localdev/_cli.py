@@ -118,7 +118,7 @@ def database(args: argparse.Namespace) -> int:
     project = Path(args.template).resolve().parent
     db = LocalDatabase(project)
     action = args.action
-    if configured_url(project) and action != "url":
+    if configured_url() and action != "url":
         log("localdev: note: DATABASE_URL is set, so invoke and serve use it, not this database")
     if action == "url":
         print(db.url)
@@ -159,7 +159,7 @@ def _database(
     PostgreSQL: started (and stopped afterwards) if it is not running, migrations applied.
     """
     needing = [env for env in environments if needs_local_database(env)]
-    url = configured_url(template.root) if needing else None
+    url = configured_url() if needing else None
     if not needing or url or no_db:
         for env in needing:
             if url:
