@@ -32,8 +32,8 @@ dev: $(VENV)/.installed ## Serve the API on http://127.0.0.1:3000 (embedded Post
 invoke: $(VENV)/.installed ## Invoke one function once: make invoke FN=ApiFunction EVENT=events/todos_list.json
 	$(PY) -m localdev invoke $(FN) --event $(EVENT)
 
-test: $(VENV)/.installed ## Run the tests (an embedded PostgreSQL, and PgBouncer when installed)
-	$(PY) -m pytest
+test: $(VENV)/.installed $(TOOLS)/.installed ## Run the tests (embedded PostgreSQL; PgBouncer and Lambda's runtime when there)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate and actionlint
 	$(VENV)/bin/ruff check .
@@ -43,7 +43,7 @@ lint: $(VENV)/.installed $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam valida
 	$(TOOLS)/bin/sam validate --lint
 	$(TOOLS)/bin/actionlint -no-color
 
-build: $(TOOLS)/.installed ## sam build, offline and without Docker (the layer cross-installs arm64 wheels)
+build: $(TOOLS)/.installed ## sam build without Docker: the layer's wheels for the template's Runtime and Architectures
 	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TOOLS)/bin/sam build
 
 deploy: build ## sam deploy --guided (needs AWS credentials)

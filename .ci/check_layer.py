@@ -70,6 +70,7 @@ def problems(layer: Path, arch: str, version: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(ROOT / "kit" / "localdev" / "src"))  # _target.py: standard library only
     from localdev._target import target
 
     default_arch, default_version = target((ROOT / "template.yaml").read_text())
