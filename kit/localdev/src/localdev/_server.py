@@ -140,7 +140,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         status = HTTPStatus.BAD_REQUEST if malformed else HTTPStatus(code)
         self.close_connection = True
         self.request_version = self.protocol_version  # else http.server answers HTTP/0.9-style
-        self._send(error_response(status, status.phrase, new_request_id()))
+        self._send(error_response(status, _message(status), new_request_id()))
         target = getattr(self, "path", "") or "-"
         self.server.log(f"{self.command or '-'} {target} {status} (refused: {message or code})")
 
@@ -168,7 +168,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
         except _Refused as refused:
-            body, response = None, error_response(refused.status, refused.phrase, request_id)
+            body, response = (
+                None,
+                error_response(refused.status, _message(refused.status), request_id),
+            )
         if body is not None and self.command == "GET" and self._is_docs():
             response = docs_page()
         elif body is not None:
@@ -301,8 +304,20 @@ class _Refused(Exception):
 
     def __init__(self, status: HTTPStatus) -> None:
         super().__init__(status.phrase)
-        self.status = int(status)
-        self.phrase = status.phrase
+        self.status = status
+
+
+def _message(status: HTTPStatus) -> str:
+    """API Gateway's words, which are the older reason phrases (Python 3.13 says "Content Too
+    Large" for 413)."""
+    return _MESSAGES.get(status, status.phrase)
+
+
+_MESSAGES = {
+    HTTPStatus.BAD_REQUEST: "Bad Request",
+    HTTPStatus.NOT_FOUND: "Not Found",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "Request Entity Too Large",
+}
 
 
 def _drain(stream: BufferedIOBase, length: int) -> None:
