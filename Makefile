@@ -15,27 +15,29 @@ export SAM_CLI_TELEMETRY ?= 0
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-# The virtualenv installs with uv (from PyPI: seconds) and falls back to pip where uv is not
-# available. The kit's packages (kit/) go in first, editable.
-UV_OR_PIP = $(if $(shell test -x $(VENV)/bin/uv && echo uv),$(VENV)/bin/uv pip install --quiet \
-	--python $(PY),$(PY) -m pip install --quiet --disable-pip-version-check)
+# Virtualenvs install with uv (from PyPI: seconds) and fall back to pip where uv is not
+# available: $(call install,VENV_DIR) is the install command for that virtualenv.
+install = $(if $(shell test -x $(1)/bin/uv && echo uv),$(1)/bin/uv pip install --quiet \
+	--python $(1)/bin/python,$(1)/bin/python -m pip install --quiet --disable-pip-version-check)
+new_venv = $(PYTHON) -m venv $(1) && ($(1)/bin/python -m pip install --quiet \
+	--disable-pip-version-check uv || echo "uv is not available: installing with pip (slower)")
 
 $(PY):
-	$(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check uv || echo "uv is not available: installing with pip (slower)"
+	$(call new_venv,$(VENV))
 
+# The kit's packages (kit/) go in first, editable.
 $(VENV)/.dev: $(PY) requirements-dev.txt layer/requirements.txt kit/neonkit/pyproject.toml kit/localdev/pyproject.toml
-	$(UV_OR_PIP) --no-deps -e ./kit/neonkit -e ./kit/localdev
-	$(UV_OR_PIP) -r requirements-dev.txt
+	$(call install,$(VENV)) --no-deps -e ./kit/neonkit -e ./kit/localdev
+	$(call install,$(VENV)) -r requirements-dev.txt
 	@touch $@
 
 $(VENV)/.test: $(VENV)/.dev requirements-test.txt
-	$(UV_OR_PIP) -r requirements-test.txt
+	$(call install,$(VENV)) -r requirements-test.txt
 	@touch $@
 
 $(TOOLS)/.installed: requirements-tools.txt
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	$(call new_venv,$(TOOLS))
+	$(call install,$(TOOLS)) -r requirements-tools.txt
 	@touch $@
 
 dev: $(VENV)/.dev ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
@@ -44,8 +46,8 @@ dev: $(VENV)/.dev ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL
 invoke: $(VENV)/.dev ## Invoke one function once: make invoke FN=ApiFunction EVENT=events/todos_list.json
 	$(PY) -m localdev invoke $(FN) --event $(EVENT)
 
-test: $(VENV)/.test ## Run the tests (an embedded PostgreSQL, and PgBouncer when installed)
-	$(PY) -m pytest
+test: $(VENV)/.test $(TOOLS)/.installed ## Run the tests (embedded PostgreSQL; PgBouncer and Lambda's runtime when there)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate and actionlint
 	$(VENV)/bin/ruff check .
@@ -55,7 +57,7 @@ lint: $(VENV)/.test $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate an
 	$(TOOLS)/bin/sam validate --lint
 	$(TOOLS)/bin/actionlint -no-color
 
-build: $(TOOLS)/.installed ## sam build, offline and without Docker (the layer cross-installs arm64 wheels)
+build: $(TOOLS)/.installed ## sam build without Docker: the layer's wheels for the template's Runtime and Architectures
 	PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TOOLS)/bin/sam build
 
 deploy: build ## sam deploy --guided (needs AWS credentials)

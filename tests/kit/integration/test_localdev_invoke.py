@@ -52,6 +52,7 @@ def localdev(
     stdin: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 60,
+    cwd: Path = ROOT,
 ) -> Run:
     """The command, run from the project root; the shell has no DATABASE_URL unless given."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -59,7 +60,7 @@ def localdev(
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "localdev", args[0], "-t", str(template), *args[1:]],
-        cwd=ROOT,
+        cwd=cwd,
         input=stdin,
         capture_output=True,
         text=True,
@@ -254,10 +255,32 @@ def test_database_url_from_the_project_dotenv_is_passed_on(tmp_path: Path) -> No
     project = tmp_path / "project"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns(".local", "__pycache__"))
     (project / ".env").write_text("DATABASE_URL=postgresql://dotenv@example.invalid/db\n")
-    run = localdev("invoke", "EchoFunction", template=project / "template.yaml")
+    # the .env is found as neonkit finds it: from the current folder up
+    run = localdev("invoke", "EchoFunction", template=project / "template.yaml", cwd=project)
     assert run.returncode == 0, run.stderr
     assert run.payload()["environment"]["DATABASE_URL"] == "postgresql://dotenv@example.invalid/db"
     assert not (project / ".local").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="neonkit reads an empty DATABASE_URL in the environment as set, so .env cannot fill "
+    "it; the core change that makes an empty variable mean unset turns this green",
+)
+def test_empty_database_variables_count_as_unset(tmp_path: Path) -> None:
+    # GIVEN a shell with DATABASE_URL="" and DATABASE_SECRET="" (as `sam local` sets a
+    # variable the template leaves to an unresolved !If) and a .env naming the database
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns(".local", "__pycache__"))
+    (project / ".env").write_text("DATABASE_URL=postgresql://dotenv@example.invalid/db\n")
+    # WHEN a function is invoked
+    run = localdev(
+        "invoke", "EchoFunction", "--no-db", template=project / "template.yaml", cwd=project,
+        env={"DATABASE_URL": "", "DATABASE_SECRET": ""},
+    )  # fmt: skip
+    # THEN the .env's URL reaches it
+    assert run.returncode == 0, run.stderr
+    assert run.payload()["environment"]["DATABASE_URL"] == "postgresql://dotenv@example.invalid/db"
 
 
 def test_a_database_url_given_to_the_function_wins(tmp_path: Path) -> None:

@@ -331,3 +331,100 @@ def test_one_sandbox_serves_one_request_at_a_time(server: Server) -> None:
     assert len({state["pid"] for state in states}) == 1
     counts = sorted(state["invocations"] for state in states)
     assert counts == list(range(counts[0], counts[0] + 4))  # each saw its own invocation
+
+
+def raw_request(server: Server, data: bytes) -> Reply:
+    """Send bytes as they are (what urllib would refuse to send) and read the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(line.split(": ", 1)) for line in header_lines]
+    return Reply(int(status_line.split()[1]), headers, body)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        "TRACE /items/1 HTTP/1.1",
+        "PROPFIND /echo/a HTTP/1.1",
+        "get /items/1 HTTP/1.1",
+        "BREW / HTTP/1.1",
+    ],
+)
+def test_unknown_methods_get_api_gateway_s_json_404(server: Server, request_line: str) -> None:
+    reply = raw_request(server, f"{request_line}\r\nHost: localhost\r\n\r\n".encode())
+    assert reply.status == 404
+    assert reply.header("content-type") == "application/json"
+    assert reply.json() == {"message": "Not Found"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET /items/1 HTTP/2.0\r\nHost: localhost\r\n\r\n",
+        b"GET /items/1 HTTP/1.1 extra\r\nHost: localhost\r\n\r\n",
+        b"POST /upload HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"zz\r\nab\r\n0\r\n\r\n",
+        b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n",
+    ],
+    ids=["http-2.0", "bad-request-line", "bad-chunk-size", "negative-length"],
+)
+def test_malformed_requests_get_a_json_400(server: Server, data: bytes) -> None:
+    reply = raw_request(server, data)
+    assert reply.status == 400
+    assert reply.header("content-type") == "application/json"
+    assert reply.json() == {"message": "Bad Request"}
+    assert b"<html" not in reply.body.lower()
+
+
+def test_docs_shows_swagger_ui_for_the_api_s_openapi_json(server: Server) -> None:
+    reply = call(server, "GET", "/docs")
+    assert reply.status == 200
+    assert reply.header("content-type") == "text/html; charset=utf-8"
+    page = reply.body.decode()
+    assert "swagger-ui-bundle.js" in page
+    assert 'url: "/openapi.json"' in page
+
+
+def test_a_docs_route_of_the_template_wins(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    fixture = TEMPLATE.parent
+    for name in ("functions", "layer"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(fixture / name, project / name)
+    text = TEMPLATE.read_text().replace(
+        "        Upload:\n",
+        "        Docs:\n          Type: HttpApi\n"
+        "          Properties: { ApiId: !Ref ToyApi, Path: /docs, Method: GET }\n"
+        "        Upload:\n",
+    )
+    (project / "template.yaml").write_text(text)
+    server = start_server(tmp_path / "serve.log", "-t", str(project / "template.yaml"))
+    try:
+        event = echo(server, "GET", "/docs")
+        assert event["routeKey"] == "GET /docs"  # the function answered, not localdev's page
+    finally:
+        server.stop()
+
+
+def test_concurrency_runs_up_to_n_sandboxes_per_function(tmp_path: Path) -> None:
+    # GIVEN the API served with two sandboxes per function
+    server = start_server(tmp_path / "serve.log", "--concurrency", "2")
+    try:
+        # WHEN four requests that each keep a sandbox busy for a moment arrive at once
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            states = list(pool.map(lambda _: call(server, "GET", "/do/nap").json(), range(4)))
+        # THEN two processes served them, two requests each, one at a time
+        pids = [state["pid"] for state in states]
+        assert len(set(pids)) == 2
+        for pid in set(pids):
+            counts = sorted(s["invocations"] for s in states if s["pid"] == pid)
+            assert counts == list(range(1, len(counts) + 1))
+        assert "up to 2 warm sandboxes per function" in server.log()
+    finally:
+        assert server.stop() == 0

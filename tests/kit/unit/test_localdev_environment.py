@@ -81,14 +81,32 @@ def test_functions_naming_a_database_keep_it(environment: dict[str, str], needs:
     assert needs_local_database(environment) is needs
 
 
-def test_configured_url_from_environment_then_dotenv(tmp_path: Path) -> None:
-    assert configured_url(tmp_path, host={}) is None
+def test_configured_url_from_environment_then_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # neonkit's rules: the environment first, then a .env found from the current folder up
+    for name in ("DATABASE_URL", "DATABASE_SECRET", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert configured_url() is None
     (tmp_path / ".env").write_text("OTHER=1\n")
-    assert configured_url(tmp_path, host={}) is None
+    assert configured_url() is None
     (tmp_path / ".env").write_text("DATABASE_URL=postgresql://from-dotenv/db\n")
-    assert configured_url(tmp_path, host={}) == "postgresql://from-dotenv/db"
-    host = {"DATABASE_URL": "postgresql://from-env/db"}
-    assert configured_url(tmp_path, host=host) == "postgresql://from-env/db"
+    assert configured_url() == "postgresql://from-dotenv/db"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://from-env/db")
+    assert configured_url() == "postgresql://from-env/db"
+
+
+def test_migrations_folder_follows_its_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NEONKIT_MIGRATIONS_DIR", raising=False)
+    assert LocalDatabase(tmp_path).migrations_dir == tmp_path / "migrations"
+    monkeypatch.setenv("NEONKIT_MIGRATIONS_DIR", "db/sql")
+    assert LocalDatabase(tmp_path).migrations_dir == tmp_path / "db" / "sql"
+    monkeypatch.setenv("NEONKIT_MIGRATIONS_DIR", str(tmp_path / "elsewhere"))
+    assert LocalDatabase(tmp_path).migrations_dir == tmp_path / "elsewhere"
 
 
 def test_local_database_keeps_its_port(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ ROUTES = [
     ("method", "path", "function_id", "parameters"),
     [
         ("GET", "/todos", "List", {}),
-        ("post", "/todos", "Create", {}),
+        ("POST", "/todos", "Create", {}),
         ("POST", "/todos/batch", "Batch", {}),  # a literal beats {id}
         ("GET", "/todos/7", "Get", {"id": "7"}),  # a named method beats ANY
         ("DELETE", "/todos/7", "AnyTodo", {"id": "7"}),
@@ -52,6 +52,7 @@ def test_most_specific_route_wins(
         ("GET", "/todos/1/extra"),
         ("GET", "/files"),  # a greedy variable needs at least one segment
         ("POST", "/"),
+        ("get", "/todos"),  # methods are case-sensitive
     ],
 )
 def test_no_route(method: str, path: str) -> None:
@@ -75,3 +76,10 @@ def test_default_route_catches_the_rest_last() -> None:
 def test_greedy_variable_must_be_last() -> None:
     with pytest.raises(ValueError, match="greedy variable must end the path"):
         Route("GET", "/{proxy+}/more", "Fn")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "get", "BREW"])
+def test_any_is_the_methods_an_http_api_knows(method: str) -> None:
+    router = Router([Route("ANY", "/{proxy+}", "Greedy"), Route("ANY", "$default", "Default")])
+    assert router.match(method, "/x") is None
+    assert router.match("PATCH", "/x") is not None

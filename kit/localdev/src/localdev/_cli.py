@@ -94,7 +94,9 @@ def serve(args: argparse.Namespace) -> int:
         for logical_id, function in served.items()
     }
     with _database(template, list(served.values()), list(environments.values()), args.no_db):
-        sandboxes = Functions(served, environments, log, cold=args.cold)
+        sandboxes = Functions(
+            served, environments, log, cold=args.cold, concurrency=args.concurrency
+        )
         try:
             server = ApiServer((args.host, args.port), Router(routes), sandboxes, log)
         except OSError as exc:
@@ -102,7 +104,13 @@ def serve(args: argparse.Namespace) -> int:
         base_url = f"http://{args.host}:{server.port}"
         for line in describe_routes(routes, base_url):
             log(line)
-        mode = "a new sandbox per request" if args.cold else "one warm sandbox per function"
+        mode = (
+            "a new sandbox per request"
+            if args.cold
+            else f"up to {args.concurrency} warm sandboxes per function"
+            if args.concurrency > 1
+            else "one warm sandbox per function"
+        )
         log(f"Running on {base_url} ({mode}); CTRL+C to quit")
         try:
             server.serve_forever()
@@ -118,7 +126,7 @@ def database(args: argparse.Namespace) -> int:
     project = Path(args.template).resolve().parent
     db = LocalDatabase(project)
     action = args.action
-    if configured_url(project) and action != "url":
+    if configured_url() and action != "url":
         log("localdev: note: DATABASE_URL is set, so invoke and serve use it, not this database")
     if action == "url":
         print(db.url)
@@ -159,7 +167,7 @@ def _database(
     PostgreSQL: started (and stopped afterwards) if it is not running, migrations applied.
     """
     needing = [env for env in environments if needs_local_database(env)]
-    url = configured_url(template.root) if needing else None
+    url = configured_url() if needing else None
     if not needing or url or no_db:
         for env in needing:
             if url:
@@ -293,7 +301,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     api.add_argument("-p", "--port", type=int, default=3000, help="default: %(default)s")
     api.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    api.add_argument("--cold", action="store_true", help="a new sandbox for every request")
+    sandboxes = api.add_mutually_exclusive_group()
+    sandboxes.add_argument("--cold", action="store_true", help="a new sandbox for every request")
+    sandboxes.add_argument(
+        "--concurrency", type=_positive, default=1, metavar="N",
+        help="up to N warm sandboxes (processes) per function serve requests in parallel, as "
+        "Lambda Managed Instances run Python (default: 1, one request at a time)",
+    )  # fmt: skip
     api.set_defaults(run=serve)
 
     db = commands.add_parser("db", help="the project's embedded PostgreSQL (.local/pgdata)")

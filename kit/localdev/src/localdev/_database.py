@@ -1,26 +1,29 @@
 """The database a local run gives its functions: yours if you named one, else an embedded one.
 
 A function already configured with DATABASE_URL or DATABASE_SECRET (template or --env-vars)
-keeps it. Otherwise DATABASE_URL from the environment, or from the project's `.env`, is
-passed on (a Neon branch, say). With none of these, an embedded PostgreSQL serves the
-project: its files in `.local/pgdata`, its port kept in `.local/pgport` so URLs stay the
-same between runs, the migrations in `migrations/` applied before the function runs.
+keeps it. Otherwise DATABASE_URL as the kit reads it (the environment, then `.env`, by
+neonkit's own rules) is passed on (a Neon branch, say). With none of these, an embedded
+PostgreSQL serves the project: its files in `.local/pgdata`, its port kept in `.local/pgport`
+so URLs stay the same between runs, the migrations (NEONKIT_MIGRATIONS_DIR, `migrations/` by
+default) applied before the function runs.
 Whoever starts it stops it; one that was already running is left running.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ._errors import SetupError
 from ._postgres import EmbeddedPostgres, EmbeddedPostgresError, free_port
+
+if TYPE_CHECKING:
+    from neonkit import Settings
 
 __all__ = ["DEFAULT_PORT", "LocalDatabase", "configured_url", "needs_local_database"]
 
@@ -36,17 +39,19 @@ def needs_local_database(function_environment: Mapping[str, str]) -> bool:
     return not any(function_environment.get(name) for name in _NAMED_BY)
 
 
-def configured_url(project: Path, host: Mapping[str, str] | None = None) -> str | None:
-    """DATABASE_URL from the environment, else from the project's `.env`, else None."""
-    host = os.environ if host is None else host
-    if host.get("DATABASE_URL"):
-        return host["DATABASE_URL"]
-    dotenv = project / ".env"
-    if dotenv.is_file():
-        from dotenv import dotenv_values
+def configured_url() -> str | None:
+    """DATABASE_URL as the kit reads it (`neonkit.Settings`): the environment, then a `.env`
+    found from the current folder up; None if neither names one."""
+    return _settings().url
 
-        return dotenv_values(dotenv).get("DATABASE_URL") or None
-    return None
+
+def _settings() -> Settings:
+    from neonkit import ConfigurationError, Settings
+
+    try:
+        return Settings.from_env()
+    except ConfigurationError as exc:
+        raise SetupError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ class LocalDatabase:
 
     @property
     def migrations_dir(self) -> Path:
-        return self.project / "migrations"
+        """NEONKIT_MIGRATIONS_DIR (default `migrations`), relative to the project."""
+        return self.project / _settings().migrations_dir
 
     def server(self) -> EmbeddedPostgres:
         return EmbeddedPostgres(self.data_dir, self._port())

@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-__all__ = ["DEFAULT_ROUTE", "Match", "Route", "Router"]
+__all__ = ["ANY_METHODS", "DEFAULT_ROUTE", "Match", "Route", "Router"]
 
 DEFAULT_ROUTE = "$default"
+# The methods an HttpApi route can name; ANY is these. Another (TRACE, PROPFIND) reaches no route.
+ANY_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _LITERAL, _VARIABLE, _GREEDY = 0, 1, 2
 
 
@@ -89,11 +91,10 @@ class Router:
         """The route serving `method raw_path`, or None (API Gateway answers 404 Not Found).
 
         A path that only other methods are routed for also gets None: HTTP APIs answer
-        404 there, not 405 (nor REST APIs' 403).
+        404 there, not 405 (nor REST APIs' 403). Methods are case-sensitive (`get` is not GET).
         """
-        method = method.upper()
         for route in self.routes:
-            if route.method not in (method, "ANY"):
+            if route.method != method and not (route.method == "ANY" and method in ANY_METHODS):
                 continue
             parameters = route.path_parameters(raw_path)
             if parameters is not None:

@@ -2,10 +2,13 @@
 
 Each function gets one warm sandbox, reused across requests (its module-level connection
 too) and serving one request at a time, as one Lambda execution environment does; with
-`cold=True` every request gets a fresh one. A request becomes a payload 2.0 event
+`concurrency=N` up to N of them serve requests in parallel, and with `cold=True` every
+request gets a fresh one. A request becomes a payload 2.0 event
 (`http_api.py`), the function's result an HTTP response. What API Gateway answers itself is
-answered here too: 404 for no route, 413 over 10 MB, 500 when the function fails, 503 past
-the route's integration timeout. Tracebacks go to this server's log, never to the client.
+answered here too, as JSON: 404 for no route (any method), 400 for a malformed request,
+413 over 10 MB, 500 when the function fails, 503 past the route's integration timeout.
+Tracebacks go to this server's log, never to the client. GET /docs shows Swagger UI for the
+API's /openapi.json, unless a route of the template has that path.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import json
 import threading
 import time
 from collections.abc import Mapping
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
+from typing import Any
 
+from ._docs import DOCS_PATH, docs_page
 from ._http_api import (
     MAX_BODY_BYTES,
     InvalidResponse,
@@ -40,7 +46,8 @@ _NOT_FORWARDED = ("content-length", "transfer-encoding", "connection", "date")
 
 
 class Functions:
-    """The sandboxes behind the API: one warm one per function, or a new one per request."""
+    """The sandboxes behind the API: up to `concurrency` warm ones per function (one process
+    per request in flight, as Lambda Managed Instances run Python), or a new one per request."""
 
     def __init__(
         self,
@@ -48,27 +55,47 @@ class Functions:
         environments: Mapping[str, Mapping[str, str]],
         log: Log,
         cold: bool = False,
+        concurrency: int = 1,
     ) -> None:
         self.functions = dict(functions)
         self.environments = {k: dict(v) for k, v in environments.items()}
         self.cold = cold
+        self.concurrency = concurrency
         self._log = log
-        self._sandboxes: dict[str, Sandbox] = {}
-        self._locks = {function_id: threading.Lock() for function_id in self.functions}
+        self._idle: dict[str, list[Sandbox]] = {function_id: [] for function_id in self.functions}
+        self._started = dict.fromkeys(self.functions, 0)
+        self._changed = threading.Condition()
 
     def invoke(self, function_id: str, event: object) -> Invocation:
         if self.cold:
             with self._new_sandbox(function_id) as sandbox:
                 return sandbox.invoke(event)
-        with self._locks[function_id]:  # Lambda gives a sandbox one request at a time
-            if function_id not in self._sandboxes:
-                self._sandboxes[function_id] = self._new_sandbox(function_id)
-            return self._sandboxes[function_id].invoke(event)
+        sandbox = self._take(function_id)
+        try:
+            return sandbox.invoke(event)
+        finally:
+            with self._changed:
+                self._idle[function_id].append(sandbox)
+                self._changed.notify_all()
 
     def close(self) -> None:
-        for sandbox in list(self._sandboxes.values()):
+        with self._changed:
+            sandboxes = [sandbox for idle in self._idle.values() for sandbox in idle]
+            for idle in self._idle.values():
+                idle.clear()
+        for sandbox in sandboxes:
             sandbox.close()
-        self._sandboxes.clear()
+
+    def _take(self, function_id: str) -> Sandbox:
+        """An idle sandbox, else a new one while fewer than `concurrency` exist, else wait:
+        a sandbox serves one request at a time, as a Lambda execution environment does."""
+        with self._changed:
+            while not self._idle[function_id] and self._started[function_id] >= self.concurrency:
+                self._changed.wait()
+            if self._idle[function_id]:
+                return self._idle[function_id].pop()
+            self._started[function_id] += 1
+        return self._new_sandbox(function_id)
 
     def _new_sandbox(self, function_id: str) -> Sandbox:
         return Sandbox(self.functions[function_id], self.environments[function_id], self._log)
@@ -96,13 +123,26 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "localdev"
     server: ApiServer
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+    def __getattr__(self, name: str) -> Any:
+        # Every method (TRACE, PROPFIND, a lowercase get...) goes to the router, as API
+        # Gateway takes them: a method no route has is a 404, not http.server's 501 page.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def version_string(self) -> str:
         return self.server_version
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server refuses itself (a malformed request line, an HTTP/2.0 one, headers
+        too long...) gets API Gateway's JSON, a 400 for anything malformed, never HTML."""
+        malformed = code in (HTTPStatus.NOT_IMPLEMENTED, HTTPStatus.HTTP_VERSION_NOT_SUPPORTED)
+        status = HTTPStatus.BAD_REQUEST if malformed else HTTPStatus(code)
+        self.close_connection = True
+        self.request_version = self.protocol_version  # else http.server answers HTTP/0.9-style
+        self._send(error_response(status, _message(status), new_request_id()))
+        target = getattr(self, "path", "") or "-"
+        self.server.log(f"{self.command or '-'} {target} {status} (refused: {message or code})")
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # one line per request is logged by _handle
@@ -125,10 +165,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         request_id = new_request_id()
         function_id = "-"
-        body = self._read_body()
-        if body is None:
-            response = error_response(413, "Request Entity Too Large", request_id)
-        else:
+        try:
+            body = self._read_body()
+        except _Refused as refused:
+            body, response = (
+                None,
+                error_response(refused.status, _message(refused.status), request_id),
+            )
+        if body is not None and self.command == "GET" and self._is_docs():
+            response = docs_page()
+        elif body is not None:
             request = Request(
                 self.command,
                 self.path,
@@ -175,32 +221,42 @@ class _RequestHandler(BaseHTTPRequestHandler):
         response.headers.append(("apigw-requestid", request_id))
         return response
 
-    def _read_body(self) -> bytes | None:
-        """The request body; None if it is over API Gateway's limit."""
+    def _is_docs(self) -> bool:
+        """GET /docs when no route of the template claims that very path."""
+        path = self.path.partition("?")[0]
+        return path == DOCS_PATH and not any(r.path == DOCS_PATH for r in self.server.router.routes)
+
+    def _read_body(self) -> bytes:
+        """The request body; _Refused if it is over API Gateway's limit or malformed."""
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
             return self._read_chunked()
         try:
             length = int(self.headers.get("content-length") or 0)
         except ValueError:
-            length = 0
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise _Refused(HTTPStatus.BAD_REQUEST)
         if length <= MAX_BODY_BYTES:
             return self.rfile.read(length) if length > 0 else b""
         if length <= _DRAIN_LIMIT:  # read it all, so the client sees our answer
             _drain(self.rfile, length)
         else:
             self.close_connection = True
-        return None
+        raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
 
-    def _read_chunked(self) -> bytes | None:
+    def _read_chunked(self) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
             line = self.rfile.readline(1024)
             try:
-                length = int(line.split(b";")[0].strip() or b"0", 16)
+                length = int(line.split(b";")[0].strip(), 16)
             except ValueError:
+                length = -1
+            if length < 0 or not line.endswith(b"\n"):
                 self.close_connection = True
-                return None
+                raise _Refused(HTTPStatus.BAD_REQUEST)
             if length == 0:
                 while self.rfile.readline(1024).strip():  # trailers
                     pass
@@ -208,12 +264,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             size += length
             if size > _DRAIN_LIMIT:
                 self.close_connection = True
-                return None
+                raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
             chunk = self.rfile.read(length)
             self.rfile.readline(16)  # the CRLF after each chunk
             if size <= MAX_BODY_BYTES:
                 chunks.append(chunk)
-        return b"".join(chunks) if size <= MAX_BODY_BYTES else None
+        if size > MAX_BODY_BYTES:
+            raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        return b"".join(chunks)
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
@@ -239,6 +297,27 @@ def describe_routes(routes: list[Route], base_url: str) -> list[str]:
         f"[{', '.join(sorted(names))}]"
         for (function_id, path), names in methods.items()
     ]
+
+
+class _Refused(Exception):
+    """A request API Gateway answers itself, without invoking a function."""
+
+    def __init__(self, status: HTTPStatus) -> None:
+        super().__init__(status.phrase)
+        self.status = status
+
+
+def _message(status: HTTPStatus) -> str:
+    """API Gateway's words, which are the older reason phrases (Python 3.13 says "Content Too
+    Large" for 413)."""
+    return _MESSAGES.get(status, status.phrase)
+
+
+_MESSAGES = {
+    HTTPStatus.BAD_REQUEST: "Bad Request",
+    HTTPStatus.NOT_FOUND: "Not Found",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "Request Entity Too Large",
+}
 
 
 def _drain(stream: BufferedIOBase, length: int) -> None:
