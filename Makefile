@@ -35,8 +35,10 @@ $(VENV)/.test: $(VENV)/.dev requirements-test.txt
 	$(call install,$(VENV)) -r requirements-test.txt
 	@touch $@
 
-$(TOOLS)/.installed: requirements-tools.txt
+$(TOOLS)/bin/python:
 	$(call new_venv,$(TOOLS))
+
+$(TOOLS)/.installed: $(TOOLS)/bin/python requirements-tools.txt
 	$(call install,$(TOOLS)) -r requirements-tools.txt
 	@touch $@
 
