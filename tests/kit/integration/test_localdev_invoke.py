@@ -262,11 +262,6 @@ def test_database_url_from_the_project_dotenv_is_passed_on(tmp_path: Path) -> No
     assert not (project / ".local").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="neonkit reads an empty DATABASE_URL in the environment as set, so .env cannot fill "
-    "it; the core change that makes an empty variable mean unset turns this green",
-)
 def test_empty_database_variables_count_as_unset(tmp_path: Path) -> None:
     # GIVEN a shell with DATABASE_URL="" and DATABASE_SECRET="" (as `sam local` sets a
     # variable the template leaves to an unresolved !If) and a .env naming the database
