@@ -103,8 +103,14 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+# RFC 9110's names, which Python 3.13's http module uses and 3.11's does not: the document must
+# be the same whatever Python serves it.
+_RFC_9110_NAMES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
 def _response(status: int, operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": HTTPStatus(status).phrase}
+    name = _RFC_9110_NAMES.get(status) or HTTPStatus(status).phrase
+    answer: dict[str, Any] = {"description": name}
     if status in operation.responses:
         documented = operation.responses[status]
         if documented is not None:
