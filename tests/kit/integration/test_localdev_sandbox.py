@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from localdev._environment import lambda_environment
@@ -53,3 +55,28 @@ def test_close_ends_the_process() -> None:
     box.close()
     box.close()  # twice is fine
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_memory_used_is_the_functions_own_not_its_parents() -> None:
+    # GIVEN a parent process that once used 300 MB (a long test run, say) before it starts a
+    # sandbox for a function with 256 MB
+    script = f"""
+import sys
+from localdev._environment import lambda_environment
+from localdev._sandbox import Sandbox
+from localdev._template import Template
+ballast = bytearray(300 * 1024 * 1024)
+ballast[::4096] = b"x" * len(ballast[::4096])
+del ballast
+template = Template.load({str(TEMPLATE)!r})
+function = template.function("EchoFunction")
+environment = lambda_environment(function, {{}}, template.region, host={{}})
+with Sandbox(function, environment, log=lambda line: None) as box:
+    print(box.invoke({{}}).max_memory_mb)
+"""
+    # WHEN the function is invoked
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    # THEN its Max Memory Used is its own: well under its 256 MB, not the parent's 300
+    assert 0 < int(run.stdout) < 100, run.stdout
