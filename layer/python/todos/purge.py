@@ -5,6 +5,10 @@ Each batch is one autocommit DELETE of at most `batch_size` rows, picked with
 instead of being waited for, and two runs at once never block each other. The run stops
 when a batch comes back short (nothing older is left) or when the Lambda's remaining time
 gets low; the next scheduled run goes on from there.
+
+The purge is a system job, not a user: row-level security (migrations/0002) lets a transaction
+that sets `todos.purge` see, lock and delete completed todos of every user, and nothing more.
+Each batch is BEGIN, that setting, the DELETE and COMMIT, in one flight.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 
 from neonkit import ConfigurationError, db
 
+# Transaction-local: it ends with the batch's transaction (and cannot leak through a pooler).
+_AS_PURGE = "SELECT set_config('todos.purge', 'on', true)"
 # The partial index todos_completed_at (completed_at) WHERE done finds the rows.
 _PURGE = """
 DELETE FROM todos
@@ -68,7 +74,10 @@ def purge_completed(settings: PurgeSettings, remaining_ms: Callable[[], int]) ->
     params = {"days": settings.after_days, "limit": settings.batch_size}
     while remaining_ms() >= settings.reserve_ms + 2 * slowest_ms:
         started = time.monotonic()
-        deleted = db.execute(_PURGE, params)
+        with db.transaction() as tx:
+            tx.defer(_AS_PURGE)
+            batch = tx.defer(_PURGE, params)
+        deleted = batch.rowcount
         slowest_ms = max(slowest_ms, (time.monotonic() - started) * 1000)
         purged += deleted
         batches += 1
