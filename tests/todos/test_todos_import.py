@@ -247,8 +247,9 @@ def test_a_row_the_database_refuses_fails_alone(
     assert failures(response) == [refused]
     assert sorted(stored(todos_db).values()) == ["Renew passport", "Rückruf an Zoë 📞"]
     # one flight per statement (they run as the owner: BEGIN, identity, INSERT, COMMIT), and
-    # a ROLLBACK after each of the two the database refused (its transaction was left failed)
-    assert proxy.flights == 1 + 3 + 2
+    # a ROLLBACK after each of the two the database refused (its transaction was left failed);
+    # a refusal may also reach the proxy before the rest of its flight did (one more each)
+    assert 1 + 3 + 2 <= proxy.flights <= 1 + 3 + 2 + 2
 
 
 def test_an_unreachable_database_fails_the_invocation(

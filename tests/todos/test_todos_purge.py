@@ -14,7 +14,7 @@ import pytest
 from localdev.testing import Handler, LambdaContext, load_event, load_handler
 from localdev.testing import template_document as template
 from neonkit import ConfigurationError, Database, Settings, using
-from todos.purge import PurgeResult, PurgeSettings, purge_completed
+from todos.purge import _AS_PURGE, _PURGE, PurgeResult, PurgeSettings, purge_completed
 
 from tests.kit.support.proxy import FaultProxy
 
@@ -68,6 +68,7 @@ def seeded(todos_db: Database, raw: Raw) -> Database:
         """,
         [KEPT["not done"]],
     )
+    raw.execute("ANALYZE todos")  # the planner sees the rows, as it does once autovacuum ran
     return todos_db
 
 
@@ -151,6 +152,20 @@ def test_a_locked_row_is_skipped_not_waited_for(
         other.rollback()
     assert result[0].purged == OLD - 1
     assert seeded.value("SELECT title FROM todos WHERE id = %s", [locked[0]]) == "old 1"
+
+
+def test_a_batch_never_exceeds_its_size_whatever_the_plan(
+    seeded: Database, app_db: Database
+) -> None:
+    # GIVEN a planner that may only rescan the batch for each row (a nested loop, no hash,
+    # sort or materialize): the plan that once deleted every old row in one statement
+    with app_db.transaction() as tx:
+        for setting in ("hashagg", "hashjoin", "mergejoin", "material", "memoize", "sort",
+                        "indexscan", "bitmapscan"):  # fmt: skip
+            tx.execute(f"SELECT set_config('enable_{setting}', 'off', true)")
+        tx.execute(_AS_PURGE)
+        # WHEN one batch runs, THEN it deletes one batch
+        assert tx.execute(_PURGE, {"days": 30, "limit": 1000}) == 1000
 
 
 def test_settings_come_from_the_environment() -> None:

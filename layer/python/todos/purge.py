@@ -22,15 +22,18 @@ from neonkit import ConfigurationError, db
 
 # Transaction-local: it ends with the batch's transaction (and cannot leak through a pooler).
 _AS_PURGE = "SELECT set_config('todos.purge', 'on', true)"
-# The partial index todos_completed_at (completed_at) WHERE done finds the rows.
+# The partial index todos_completed_at (completed_at) WHERE done finds the rows. The batch is
+# a MATERIALIZED CTE, picked once: as a subquery the planner may rescan it for every row of a
+# nested loop, and each rescan skips the rows already deleted and locks the next ones, so one
+# statement deleted every old row, not `limit` (seen with the row-level security's filter).
 _PURGE = """
-DELETE FROM todos
-WHERE id IN (
+WITH batch AS MATERIALIZED (
     SELECT id FROM todos
     WHERE done AND completed_at < now() - make_interval(days => %(days)s::int)
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
+DELETE FROM todos WHERE id IN (SELECT id FROM batch)
 """
 
 
