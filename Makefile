@@ -7,6 +7,9 @@ FN ?= ApiFunction
 EVENT ?= events/todos_list.json
 PORT ?= 3000
 SUB ?= alice
+# On the embedded database the functions run as the role the migrations grant the app's rows
+# to, so row-level security binds them as once deployed (migrations run as the owner).
+DB_ROLE ?= app_runtime
 # AUTH=local: the API asks for bearer tokens of localdev's own issuer (`make token`), as
 # API Gateway's JWT authorizer would with AuthIssuer set; empty: an open API, as by default.
 LOCAL_ISSUER := AuthIssuer=https://localdev.invalid AuthAudience=localdev
@@ -48,13 +51,14 @@ $(TOOLS)/.installed: $(TOOLS)/bin/python requirements-tools.txt
 	@touch $@
 
 dev: $(VENV)/.dev ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set); AUTH=local asks for tokens
-	$(PY) -m localdev serve --port $(PORT) $(AUTH_OVERRIDES)
+	$(PY) -m localdev serve --port $(PORT) --db-role $(DB_ROLE) $(AUTH_OVERRIDES)
 
 token: $(VENV)/.dev ## Print a bearer token of the local issuer for `make dev AUTH=local`: make token SUB=alice
 	@$(PY) -m localdev token --sub $(SUB)
 
 invoke: $(VENV)/.dev ## Invoke one function once: make invoke FN=ApiFunction EVENT=events/todos_list.json
-	$(PY) -m localdev invoke $(FN) --event $(EVENT) $(AUTH_OVERRIDES) $(if $(TOKEN),--token $(TOKEN))
+	$(PY) -m localdev invoke $(FN) --event $(EVENT) $(AUTH_OVERRIDES) $(if $(TOKEN),--token $(TOKEN)) \
+		$(if $(filter MigrateFunction,$(FN)),,--db-role $(DB_ROLE))
 
 test: $(VENV)/.test $(TOOLS)/.installed ## Run the tests (embedded PostgreSQL; PgBouncer and Lambda's runtime when there)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -67,7 +67,7 @@ def invoke(args: argparse.Namespace) -> int:
         return 1
     failures = 0
     with (
-        _database(template, [function], [environment], args.no_db),
+        _database(template, [function], [environment], args.no_db, args.db_role),
         Sandbox(function, environment, log) as sandbox,
     ):
         for _ in range(args.repeat):
@@ -102,7 +102,8 @@ def serve(args: argparse.Namespace) -> int:
         logical_id: lambda_environment(function, env_vars.for_function(logical_id), template.region)
         for logical_id, function in served.items()
     }
-    with _database(template, list(served.values()), list(environments.values()), args.no_db):
+    functions_envs = list(environments.values())
+    with _database(template, list(served.values()), functions_envs, args.no_db, args.db_role):
         sandboxes = Functions(
             served, environments, log, cold=args.cold, concurrency=args.concurrency
         )
@@ -229,11 +230,13 @@ def _database(
     functions: list[Function],
     environments: list[dict[str, str]],
     no_db: bool,
+    db_role: str | None = None,
 ) -> Iterator[None]:
     """Give DATABASE_URL to the functions whose environment names no database.
 
     The URL from the environment or `.env` if there is one, else the project's embedded
-    PostgreSQL: started (and stopped afterwards) if it is not running, migrations applied.
+    PostgreSQL: started (and stopped afterwards) if it is not running, migrations applied;
+    with `db_role`, the functions' sessions run as that role there.
     """
     needing = [env for env in environments if needs_local_database(env)]
     url = configured_url() if needing else None
@@ -250,8 +253,11 @@ def _database(
         where = _relative(db.data_dir, template.root)
         log(f"localdev: PostgreSQL {state} on 127.0.0.1:{db.server().port} (data in {where})")
         _migrate(db, [path for function in functions for path in function.layer_paths])
+        url = db.functions_url(db_role)
+        if db_role:
+            log(f"localdev: the functions' statements run as {db_role} (--db-role)")
         for env in needing:
-            env["DATABASE_URL"] = db.url
+            env["DATABASE_URL"] = url
         yield
     finally:
         if started:
@@ -352,6 +358,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--no-db", action="store_true",
         help="start no local database (DATABASE_URL from the environment is still passed)",
+    )  # fmt: skip
+    common.add_argument(
+        "--db-role", metavar="ROLE",
+        help="on the embedded database, run the functions' statements as ROLE (the role your "
+        "migrations grant the tables to), so row-level security binds them as once deployed",
     )  # fmt: skip
 
     run = commands.add_parser(
