@@ -25,7 +25,6 @@ import json
 import os
 import threading
 import time
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +206,8 @@ class Keys:
 
 
 def _get_json(url: str) -> dict[str, Any]:
+    import urllib.request  # only for another issuer's keys: not at every localdev start
+
     if not url.startswith(("https://", "http://")):
         raise ValueError(f"not an http(s) URL: {url!r}")
     with urllib.request.urlopen(url, timeout=_FETCH_TIMEOUT) as answer:  # noqa: S310 (checked)
