@@ -6,11 +6,19 @@ PY := $(VENV)/bin/python
 FN ?= ApiFunction
 EVENT ?= events/todos_list.json
 PORT ?= 3000
+SUB ?= alice
+# On the embedded database the functions run as the role the migrations grant the app's rows
+# to, so row-level security binds them as once deployed (migrations run as the owner).
+DB_ROLE ?= app_runtime
+# AUTH=local: the API asks for bearer tokens of localdev's own issuer (`make token`), as
+# API Gateway's JWT authorizer would with AuthIssuer set; empty: an open API, as by default.
+LOCAL_ISSUER := AuthIssuer=https://localdev.invalid AuthAudience=localdev
+AUTH_OVERRIDES = $(if $(filter local,$(AUTH)),--parameter-overrides $(LOCAL_ISSUER))
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY ?= 0
 
 .DEFAULT_GOAL := help
-.PHONY: help dev invoke test lint build deploy bench openapi db-start db-stop db-reset clean
+.PHONY: help dev token invoke test lint build deploy bench openapi db-start db-stop db-reset clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,11 +50,15 @@ $(TOOLS)/.installed: $(TOOLS)/bin/python requirements-tools.txt
 	$(call install,$(TOOLS)) -r requirements-tools.txt
 	@touch $@
 
-dev: $(VENV)/.dev ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
-	$(PY) -m localdev serve --port $(PORT)
+dev: $(VENV)/.dev ## Serve the API on http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set); AUTH=local asks for tokens
+	$(PY) -m localdev serve --port $(PORT) --db-role $(DB_ROLE) $(AUTH_OVERRIDES)
+
+token: $(VENV)/.dev ## Print a bearer token of the local issuer for `make dev AUTH=local`: make token SUB=alice
+	@$(PY) -m localdev token --sub $(SUB)
 
 invoke: $(VENV)/.dev ## Invoke one function once: make invoke FN=ApiFunction EVENT=events/todos_list.json
-	$(PY) -m localdev invoke $(FN) --event $(EVENT)
+	$(PY) -m localdev invoke $(FN) --event $(EVENT) $(AUTH_OVERRIDES) $(if $(TOKEN),--token $(TOKEN)) \
+		$(if $(filter MigrateFunction,$(FN)),,--db-role $(DB_ROLE))
 
 test: $(VENV)/.test $(TOOLS)/.installed ## Run the tests (embedded PostgreSQL; PgBouncer and Lambda's runtime when there)
 	$(PY) -m pytest $(PYTEST_ARGS)

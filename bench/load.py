@@ -318,7 +318,7 @@ def seed(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE todos RESTART IDENTITY")
         conn.execute(
-            "INSERT INTO todos (title, tags) SELECT 'todo ' || i, ARRAY['seed']"
+            "INSERT INTO todos (owner, title, tags) SELECT 'anonymous', 'todo ' || i, ARRAY['seed']"
             " FROM generate_series(1, %s) AS i",
             [SEEDED],
         )

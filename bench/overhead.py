@@ -86,7 +86,9 @@ def _levels(
     def fresh() -> list[tuple[Any, Any]]:
         # The handler deletes a new row and claims a new key each time; so do the others.
         if op.name == "delete":
-            row = admin.execute("INSERT INTO todos (title) VALUES ('x') RETURNING id").fetchone()
+            row = admin.execute(
+                "INSERT INTO todos (owner, title) VALUES ('anonymous', 'x') RETURNING id"
+            ).fetchone()
             assert row is not None
             return [(statements[0][0], [row[0]])]
         if op.name == "create, Idempotency-Key":

@@ -48,7 +48,9 @@ def operations(admin: psycopg.Connection[Any]) -> list[Operation]:
     """The requests measured, with the events from events/."""
 
     def insert() -> int:
-        row = admin.execute("INSERT INTO todos (title) VALUES ('bench') RETURNING id").fetchone()
+        row = admin.execute(
+            "INSERT INTO todos (owner, title) VALUES ('anonymous', 'bench') RETURNING id"
+        ).fetchone()
         assert row is not None
         return int(row[0])
 

@@ -55,7 +55,10 @@ def main() -> int:
     print(describe(report["machine"]))
     with database_server() as server:
         admin = psycopg.connect(server.plain_url(), autocommit=True)
-        admin.execute("INSERT INTO todos (title) SELECT 'seed ' || g FROM generate_series(1, 60) g")
+        admin.execute(
+            "INSERT INTO todos (owner, title)"
+            " SELECT 'anonymous', 'seed ' || g FROM generate_series(1, 60) g"
+        )
         seed_row = admin.execute("SELECT min(id) FROM todos").fetchone()
         assert seed_row is not None
         seed_id = int(seed_row[0])

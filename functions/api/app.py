@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from neonkit import NotFoundError, http, snapstart
+from neonkit import NotFoundError, auth, http, snapstart
 from todos import repository
 from todos.resource import Todo
 
@@ -18,6 +18,7 @@ logger = Logger()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
 api = http.Api(app, logger, title="Todos API", version="1.0.0")
+auth.install(api)  # each request's statements run as its caller: the token's sub, or anonymous
 snapstart.install()  # with SnapStart on: no connection in the snapshot
 
 

@@ -143,7 +143,10 @@ def test_create_applies_the_packaged_migrations(
         "Migrations",
     )
     assert returned["PhysicalResourceId"] == "neonkit-Migrations"
-    assert returned["Data"] == {"Applied": ", ".join(PROJECT_MIGRATIONS), "Count": "1"}
+    assert returned["Data"] == {
+        "Applied": ", ".join(PROJECT_MIGRATIONS),
+        "Count": str(len(PROJECT_MIGRATIONS)),
+    }
     # the PUT matches the URL's signature: no content type
     assert bucket.headers[0].get("Content-Type", "") == ""
     assert "todos" in tables(empty_url)

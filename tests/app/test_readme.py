@@ -21,10 +21,14 @@ def test_the_readme_has_examples() -> None:
     assert len(examples()) >= 3
 
 
-def test_every_example_runs(todos_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    # In a module of its own, as in a file of yours (declarations read its annotations there)
+def test_every_example_runs(
+    todos_db: Database, app_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a module of its own, as in a file of yours (declarations read its annotations there),
+    # as the functions' role, for one user, as a request of the API would run them
     module = types.ModuleType("readme_examples")
     monkeypatch.setitem(sys.modules, module.__name__, module)
-    for code in examples():
-        exec(compile(code, str(README), "exec"), module.__dict__)
-    assert todos_db.value("SELECT count(*) FROM todos") == 3
+    with app_db.as_user("readme"):
+        for code in examples():
+            exec(compile(code, str(README), "exec"), module.__dict__)
+    assert todos_db.value("SELECT count(*) FROM todos WHERE owner = 'readme'") == 3

@@ -79,8 +79,12 @@ class Api:
         return Reply(response.status, headers, body, time.monotonic() - started)
 
     def rows(self) -> dict[int, Row]:
+        """Every row, with the client's Idempotency-Key as it sent it (stored as 'http:<key>';
+        a key stored otherwise shows as '!<key>', which no case expects)."""
         found = self.direct.execute(
-            "SELECT id, title, done, due::text, tags, idempotency_key FROM todos ORDER BY id"
+            "SELECT id, title, done, due::text, tags, CASE WHEN idempotency_key LIKE 'http:%'"
+            " THEN substr(idempotency_key, 6) ELSE '!' || idempotency_key END FROM todos"
+            " ORDER BY id"
         )
         return {int(r[0]): (r[1], r[2], r[3], tuple(r[4]), r[5]) for r in found.fetchall()}
 
@@ -103,16 +107,17 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def api(
-    migrated: str,
+    app_url: str,
     database_kind: str,
     direct_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
-    """`localdev serve` on the test database (through PgBouncer for the pooled run), the
-    table emptied and seeded first."""
+    """`localdev serve` on the test database as the functions' role (through PgBouncer for the
+    pooled run), the table emptied and seeded first with the anonymous caller's rows (no
+    issuer is configured: every request is anonymous)."""
     folder = tmp_path_factory.mktemp("hostile")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "NEONKIT_"))}
-    env["DATABASE_URL"] = migrated
+    env["DATABASE_URL"] = app_url
     options: list[str] = []
     if database_kind == "pgbouncer":  # a local URL is not recognised as a pooler by its host
         env_file = folder / "env.json"
@@ -123,7 +128,8 @@ def api(
     direct.execute("TRUNCATE todos RESTART IDENTITY")
     for seed in SEEDS:
         direct.execute(
-            "INSERT INTO todos (title, tags) VALUES (%s, %s)", [seed.title, list(seed.tags)]
+            "INSERT INTO todos (owner, title, tags) VALUES ('anonymous', %s, %s)",
+            [seed.title, list(seed.tags)],
         )
 
     port = free_port()

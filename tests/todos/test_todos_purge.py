@@ -14,7 +14,7 @@ import pytest
 from localdev.testing import Handler, LambdaContext, load_event, load_handler
 from localdev.testing import template_document as template
 from neonkit import ConfigurationError, Database, Settings, using
-from todos.purge import PurgeResult, PurgeSettings, purge_completed
+from todos.purge import _AS_PURGE, _PURGE, PurgeResult, PurgeSettings, purge_completed
 
 from tests.kit.support.proxy import FaultProxy
 
@@ -35,42 +35,48 @@ class ShrinkingContext(LambdaContext):
 
 @pytest.fixture
 def seeded(todos_db: Database, raw: Raw) -> Database:
-    """2,500 todos completed 31 days ago, and 100 that must stay."""
+    """2,500 todos completed 31 days ago, and 100 that must stay, of two users."""
     raw.execute(
         """
-        INSERT INTO todos (title, done, completed_at)
-        SELECT 'old ' || n, true, now() - interval '31 days' FROM generate_series(1, %s) n
+        INSERT INTO todos (owner, title, done, completed_at)
+        SELECT (ARRAY['alice', 'bob'])[n %% 2 + 1],
+               'old ' || n, true, now() - interval '31 days' FROM generate_series(1, %s) n
         """,
         [OLD],
     )
     raw.execute(
         """
-        INSERT INTO todos (title, done, completed_at)
-        SELECT 'recent ' || n, true, now() - interval '29 days' FROM generate_series(1, %s) n
+        INSERT INTO todos (owner, title, done, completed_at)
+        SELECT (ARRAY['alice', 'bob'])[n %% 2 + 1],
+               'recent ' || n, true, now() - interval '29 days' FROM generate_series(1, %s) n
         """,
         [KEPT["completed 29 days ago"]],
     )
     raw.execute(
         """
-        INSERT INTO todos (title, done, completed_at)
-        SELECT 'fresh ' || n, true, now() FROM generate_series(1, %s) n
+        INSERT INTO todos (owner, title, done, completed_at)
+        SELECT (ARRAY['alice', 'bob'])[n %% 2 + 1],
+               'fresh ' || n, true, now() FROM generate_series(1, %s) n
         """,
         [KEPT["completed just now"]],
     )
     raw.execute(
         """
-        INSERT INTO todos (title, created_at)
-        SELECT 'open ' || n, now() - interval '400 days' FROM generate_series(1, %s) n
+        INSERT INTO todos (owner, title, created_at)
+        SELECT (ARRAY['alice', 'bob'])[n %% 2 + 1],
+               'open ' || n, now() - interval '400 days' FROM generate_series(1, %s) n
         """,
         [KEPT["not done"]],
     )
+    raw.execute("ANALYZE todos")  # the planner sees the rows, as it does once autovacuum ran
     return todos_db
 
 
 @pytest.fixture
-def proxy(database_url: str, settings: Settings, seeded: Database) -> Iterator[FaultProxy]:
-    """The purge's database reached through a FaultProxy that counts request flights."""
-    params = psycopg.conninfo.conninfo_to_dict(database_url)
+def proxy(app_url: str, settings: Settings, seeded: Database) -> Iterator[FaultProxy]:
+    """The purge's database (as the functions' role) reached through a FaultProxy that counts
+    request flights."""
+    params = psycopg.conninfo.conninfo_to_dict(app_url)
     with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)) as fp:
         params.update(host="127.0.0.1", port=str(fp.port))
         database = Database(psycopg.conninfo.make_conninfo("", **params), settings=settings)
@@ -92,7 +98,8 @@ def test_old_completed_todos_go_in_bounded_batches(proxy: FaultProxy, seeded: Da
         PurgeSettings(after_days=30, batch_size=1000), LambdaContext().get_remaining_time_in_millis
     )
 
-    # THEN 2,500 rows went in three statements (1,000 + 1,000 + 500: the short one ends it)
+    # THEN 2,500 rows of both users went in three transactions (1,000 + 1,000 + 500: the short
+    # one ends it), each one flight: BEGIN, the purge's setting, the DELETE, COMMIT
     assert (result.purged, result.batches, result.finished) == (OLD, 3, True)
     assert proxy.flights == 3
     # AND the rest stayed: completed within 30 days, or not done however old
@@ -122,7 +129,9 @@ def test_no_time_no_statement(proxy: FaultProxy, seeded: Database) -> None:
     assert proxy.flights == 0
 
 
-def test_a_locked_row_is_skipped_not_waited_for(seeded: Database, direct_url: str) -> None:
+def test_a_locked_row_is_skipped_not_waited_for(
+    seeded: Database, app_db: Database, direct_url: str
+) -> None:
     # GIVEN another transaction holding a lock on one old todo
     with psycopg.connect(direct_url) as other:
         locked = other.execute("SELECT id FROM todos WHERE title = 'old 1' FOR UPDATE").fetchone()
@@ -145,6 +154,20 @@ def test_a_locked_row_is_skipped_not_waited_for(seeded: Database, direct_url: st
     assert seeded.value("SELECT title FROM todos WHERE id = %s", [locked[0]]) == "old 1"
 
 
+def test_a_batch_never_exceeds_its_size_whatever_the_plan(
+    seeded: Database, app_db: Database
+) -> None:
+    # GIVEN a planner that may only rescan the batch for each row (a nested loop, no hash,
+    # sort or materialize): the plan that once deleted every old row in one statement
+    with app_db.transaction() as tx:
+        for setting in ("hashagg", "hashjoin", "mergejoin", "material", "memoize", "sort",
+                        "indexscan", "bitmapscan"):  # fmt: skip
+            tx.execute(f"SELECT set_config('enable_{setting}', 'off', true)")
+        tx.execute(_AS_PURGE)
+        # WHEN one batch runs, THEN it deletes one batch
+        assert tx.execute(_PURGE, {"days": 30, "limit": 1000}) == 1000
+
+
 def test_settings_come_from_the_environment() -> None:
     assert PurgeSettings.from_env({}) == PurgeSettings(after_days=30, batch_size=1000)
     env = {"PURGE_AFTER_DAYS": "7", "PURGE_BATCH_SIZE": "250", "PURGE_RESERVE_MS": "2000"}
@@ -157,7 +180,9 @@ def test_settings_come_from_the_environment() -> None:
 
 
 @pytest.fixture
-def purge_todos(lambda_env: None, seeded: Database, monkeypatch: pytest.MonkeyPatch) -> Handler:
+def purge_todos(
+    lambda_env: None, seeded: Database, app_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> Handler:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "TodosPurgeFunction")
     monkeypatch.setenv("PURGE_AFTER_DAYS", "30")
     monkeypatch.setenv("PURGE_BATCH_SIZE", "1000")

@@ -13,8 +13,14 @@ round trip per message. So a batch is imported in two steps:
 
 A message's row carries `idempotency_key = 'sqs:' || messageId`, claimed by the same statement
 that inserts it: a message delivered twice (SQS delivers at least once) inserts one row.
+(A client's Idempotency-Key is stored as 'http:<key>': the two never meet.)
 A database that cannot be reached fails the whole invocation (`UnavailableError` is raised):
 SQS redelivers the batch, and the keys make that safe.
+
+Whose todo: the message attribute `owner` (a String, the user's id as the API's tokens give it
+in `sub`), set by whoever sends the message (sending needs IAM rights on the queue); without
+it the todo is the anonymous caller's. Each owner's todos are inserted as that owner
+(`db.as_user`), so row-level security checks them like the API's own: one INSERT per owner.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from neonkit import DatabaseError, RequestError, ValidationError, db, table
+from neonkit.auth import ANONYMOUS, MAX_SUBJECT
 
 from .resource import Todo
 
 KEY_PREFIX = "sqs:"
+OWNER_ATTRIBUTE = "owner"
 todos = table("todos")
 
 
@@ -60,27 +68,51 @@ class BatchImport:
 
 
 def import_batch(records: Iterable[Mapping[str, Any]]) -> BatchImport:
-    """Validate every record's body, then store the valid ones in as few statements as possible."""
+    """Validate every record, then store the valid ones in as few statements as possible."""
     result = BatchImport()
-    valid: dict[str, dict[str, Any]] = {}
+    valid: dict[str, dict[str, dict[str, Any]]] = {}  # owner -> message id -> todo
     for record in records:
         message_id = str(record["messageId"])
         try:
-            valid[message_id] = parse_body(record.get("body"))
+            owner = parse_owner(record.get("messageAttributes"))
+            valid.setdefault(owner, {})[message_id] = parse_body(record.get("body"))
         except RejectedMessage as exc:
             result.failed[message_id] = exc
-    if not valid:
-        return result
+    for owner, todos_by_id in valid.items():
+        with db.as_user(owner):
+            _insert_all(todos_by_id, result)
+    return result
+
+
+def _insert_all(todos_by_id: Mapping[str, dict[str, Any]], result: BatchImport) -> None:
     try:
-        _insert(valid, result)
+        _insert(todos_by_id, result)
     except DatabaseError:
         # One row the database refuses fails the whole statement: find it, keep the others.
-        for message_id, todo in valid.items():
+        for message_id, todo in todos_by_id.items():
             try:
                 _insert({message_id: todo}, result)
             except DatabaseError as exc:
                 result.failed[message_id] = RejectedMessage(f"the database refused it: {exc}")
-    return result
+
+
+def parse_owner(attributes: Any) -> str:
+    """The message's `owner` attribute (a String), or the anonymous caller without one."""
+    found = attributes.get(OWNER_ATTRIBUTE) if isinstance(attributes, Mapping) else None
+    if found is None:
+        return ANONYMOUS
+    owner = found.get("stringValue") if isinstance(found, Mapping) else None
+    if (
+        not isinstance(found, Mapping)
+        or found.get("dataType") != "String"
+        or not isinstance(owner, str)
+        or not 0 < len(owner) <= MAX_SUBJECT
+        or "\x00" in owner
+    ):
+        raise RejectedMessage(
+            f"the {OWNER_ATTRIBUTE} attribute must be a String of 1-{MAX_SUBJECT} characters"
+        )
+    return owner
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -107,7 +139,12 @@ def _insert(todos_by_id: Mapping[str, dict[str, Any]], result: BatchImport) -> N
         }
         for message_id, todo in todos_by_id.items()
     ]
-    query = todos.insert(rows).on_conflict("idempotency_key").ignore().returning("idempotency_key")
+    query = (
+        todos.insert(rows)
+        .on_conflict("owner", "idempotency_key")  # keys are per owner (migrations/0002)
+        .ignore()
+        .returning("idempotency_key")
+    )
     result.statements += 1
     stored = {str(row["idempotency_key"])[len(KEY_PREFIX) :] for row in db.all(query)}
     for message_id in todos_by_id:

@@ -5,6 +5,10 @@ Each batch is one autocommit DELETE of at most `batch_size` rows, picked with
 instead of being waited for, and two runs at once never block each other. The run stops
 when a batch comes back short (nothing older is left) or when the Lambda's remaining time
 gets low; the next scheduled run goes on from there.
+
+The purge is a system job, not a user: row-level security (migrations/0002) lets a transaction
+that sets `todos.purge` see, lock and delete completed todos of every user, and nothing more.
+Each batch is BEGIN, that setting, the DELETE and COMMIT, in one flight.
 """
 
 from __future__ import annotations
@@ -16,15 +20,20 @@ from dataclasses import dataclass
 
 from neonkit import ConfigurationError, db
 
-# The partial index todos_completed_at (completed_at) WHERE done finds the rows.
+# Transaction-local: it ends with the batch's transaction (and cannot leak through a pooler).
+_AS_PURGE = "SELECT set_config('todos.purge', 'on', true)"
+# The partial index todos_completed_at (completed_at) WHERE done finds the rows. The batch is
+# a MATERIALIZED CTE, picked once: as a subquery the planner may rescan it for every row of a
+# nested loop, and each rescan skips the rows already deleted and locks the next ones, so one
+# statement deleted every old row, not `limit` (seen with the row-level security's filter).
 _PURGE = """
-DELETE FROM todos
-WHERE id IN (
+WITH batch AS MATERIALIZED (
     SELECT id FROM todos
     WHERE done AND completed_at < now() - make_interval(days => %(days)s::int)
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
+DELETE FROM todos WHERE id IN (SELECT id FROM batch)
 """
 
 
@@ -68,7 +77,10 @@ def purge_completed(settings: PurgeSettings, remaining_ms: Callable[[], int]) ->
     params = {"days": settings.after_days, "limit": settings.batch_size}
     while remaining_ms() >= settings.reserve_ms + 2 * slowest_ms:
         started = time.monotonic()
-        deleted = db.execute(_PURGE, params)
+        with db.transaction() as tx:
+            tx.defer(_AS_PURGE)
+            batch = tx.defer(_PURGE, params)
+        deleted = batch.rowcount
         slowest_ms = max(slowest_ms, (time.monotonic() - started) * 1000)
         purged += deleted
         batches += 1

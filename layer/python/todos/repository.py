@@ -1,4 +1,9 @@
-"""Every statement the todos functions run: each is one statement, so one round trip."""
+"""Every statement the todos functions run: each is one statement, so one round trip.
+
+Whose rows: PostgreSQL's (row-level security, migrations/0002): each statement runs as the
+request's caller (`neonkit.auth`), sees only that caller's rows, and a new row's `owner` is
+the caller. No statement here names the owner, and none needs to.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,17 @@ from .resource import Todo
 
 COLUMNS = Todo.columns
 todos = table(Todo.table_name)
+# A client's Idempotency-Key is stored under this prefix, and the importer's keys under
+# 'sqs:': no client input can name an internal key (or learn that one exists).
+HTTP_KEY_PREFIX = "http:"
 
 # Claiming the key and inserting are one statement: a replay (even a concurrent one) returns
-# the row the key first created. `xmax = 0` tells a fresh insert from the conflict's no-op update.
+# the row the key first created. Keys are per owner: another user's same key is another row.
+# `xmax = 0` tells a fresh insert from the conflict's no-op update.
 _CREATE_ONCE = """
 INSERT INTO todos (title, due, tags, idempotency_key, request_hash)
 VALUES (%(title)s, %(due)s, %(tags)s, %(key)s, %(hash)s)
-ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
+ON CONFLICT (owner, idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
 RETURNING id, title, done, due, tags, created_at, updated_at, completed_at, request_hash,
           (xmax = 0) AS created
 """
@@ -47,7 +56,7 @@ def create(todo: dict[str, Any], key: str | None = None) -> tuple[dict[str, Any]
         assert row is not None
         return row, True
     fingerprint = Todo.fingerprint(todo)
-    row = db.one(_CREATE_ONCE, {**todo, "key": key, "hash": fingerprint})
+    row = db.one(_CREATE_ONCE, {**todo, "key": HTTP_KEY_PREFIX + key, "hash": fingerprint})
     assert row is not None
     if row.pop("request_hash") != fingerprint:
         raise ValidationError(

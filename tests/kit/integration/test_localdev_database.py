@@ -151,3 +151,27 @@ def test_sigterm_during_an_invoke_stops_what_it_started(project: Path) -> None:
     assert process.wait(timeout=30) == 130
     assert "localdev: PostgreSQL stopped" in log.read_text()
     assert not LocalDatabase(project).is_running()
+
+
+def test_db_role_runs_the_functions_as_that_role(project: Path) -> None:
+    # GIVEN migrations that make a role allowed to read the notes, not to write them
+    (project / "migrations" / "0002_reader.sql").write_text(
+        "CREATE ROLE notes_reader NOLOGIN; GRANT SELECT ON notes TO notes_reader;"
+    )
+    notes, _ = add_note(project, "by the owner")
+    assert notes == ["by the owner"]
+    # WHEN the function runs with --db-role, THEN it reads as that role and may not write
+    read = localdev(project, "invoke", "NotesFunction", "--db-role", "notes_reader", "-e", "-",
+                    stdin="{}")  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout)["notes"] == ["by the owner"]
+    assert "run as notes_reader (--db-role)" in read.stderr
+    write = localdev(project, "invoke", "NotesFunction", "--db-role", "notes_reader", "-e", "-",
+                     stdin='{"text": "x"}')  # fmt: skip
+    assert write.returncode == 1
+    assert "permission denied for table notes" in write.stdout
+    # AND a role the migrations did not make is a clear error
+    missing = localdev(project, "invoke", "NotesFunction", "--db-role", "nobody", "-e", "-",
+                       stdin="{}")  # fmt: skip
+    assert missing.returncode == 2
+    assert "--db-role nobody: no such role" in missing.stderr

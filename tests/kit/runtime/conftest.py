@@ -97,6 +97,9 @@ def databases(admin_url: str) -> Iterator[Databases]:
     password = secrets.token_urlsafe(18)
     role_url = password_role(admin_url, "neonkit_runtime_tier", password)
     role = psycopg.conninfo.conninfo_to_dict(role_url)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        # The databases' owner, as Neon's owner role (neondb_owner) is: it may create roles
+        conn.execute(f'ALTER ROLE "{role["user"]}" CREATEROLE')
     with scratch_database(admin_url) as first, scratch_database(admin_url) as second:
         urls = []
         for url in (first, second):

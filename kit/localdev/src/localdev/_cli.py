@@ -1,4 +1,4 @@
-"""`python -m localdev invoke | serve | db`: the command line.
+"""`python -m localdev invoke | serve | db | token`: the command line.
 
 Exit status: 0 when every invocation succeeded, 1 when one failed (error, timeout, crash),
 2 when the command could not run (bad template, option or setup); `db status` gives 3 when
@@ -20,6 +20,7 @@ from typing import Any
 from ._database import LocalDatabase, configured_url, needs_local_database
 from ._environment import lambda_environment
 from ._errors import LocalDevError, SetupError, TemplateError
+from ._jwt import LOCAL_AUDIENCE, LOCAL_ISSUER, Keys, Unauthorized, check, issue
 from ._parameters import EnvVars, parse_parameter_overrides
 from ._routes import Route, Router
 from ._sandbox import Sandbox
@@ -56,9 +57,17 @@ def invoke(args: argparse.Namespace) -> int:
         function, _env_vars(args).for_function(function.logical_id), template.region
     )
     event = _read_event(args.event)
+    if args.token is not None and isinstance(event, dict):
+        event.setdefault("headers", {})["authorization"] = f"Bearer {args.token}"
+    refused = _authorize(function, event, Keys(_local_dir(template)))
+    if refused is not None:
+        log(f"localdev: the route's JWT authorizer refused the event ({refused}); "
+            "the function was not invoked")  # fmt: skip
+        print(json.dumps(_UNAUTHORIZED), flush=True)
+        return 1
     failures = 0
     with (
-        _database(template, [function], [environment], args.no_db),
+        _database(template, [function], [environment], args.no_db, args.db_role),
         Sandbox(function, environment, log) as sandbox,
     ):
         for _ in range(args.repeat):
@@ -93,12 +102,19 @@ def serve(args: argparse.Namespace) -> int:
         logical_id: lambda_environment(function, env_vars.for_function(logical_id), template.region)
         for logical_id, function in served.items()
     }
-    with _database(template, list(served.values()), list(environments.values()), args.no_db):
+    functions_envs = list(environments.values())
+    with _database(template, list(served.values()), functions_envs, args.no_db, args.db_role):
         sandboxes = Functions(
             served, environments, log, cold=args.cold, concurrency=args.concurrency
         )
         try:
-            server = ApiServer((args.host, args.port), Router(routes), sandboxes, log)
+            server = ApiServer(
+                (args.host, args.port),
+                Router(routes),
+                sandboxes,
+                log,
+                Keys(_local_dir(template)),
+            )
         except OSError as exc:
             raise SetupError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
         base_url = f"http://{args.host}:{server.port}"
@@ -111,6 +127,11 @@ def serve(args: argparse.Namespace) -> int:
             if args.concurrency > 1
             else "one warm sandbox per function"
         )
+        guarded = sorted({r.authorizer.issuer for r in routes if r.authorizer is not None})
+        for issuer in guarded:
+            log(f"Bearer tokens from {issuer} are required where its authorizer guards a route")
+        if not guarded:
+            log("No route asks for a token (no AuthIssuer): every caller is anonymous")
         log(f"Running on {base_url} ({mode}); CTRL+C to quit")
         try:
             server.serve_forever()
@@ -120,6 +141,55 @@ def serve(args: argparse.Namespace) -> int:
             server.server_close()
             sandboxes.close()
     return 0
+
+
+def token(args: argparse.Namespace) -> int:
+    """Print a token from the local issuer (its key made on first use in .local/)."""
+    claims: dict[str, str] = {}
+    for pair in args.claim or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SetupError(f"--claim takes NAME=VALUE, got {pair!r}")
+        claims[name] = value
+    folder = Path(args.template).resolve().parent / ".local"
+    print(issue(folder, args.sub, audience=args.audience, lifetime=args.lifetime, claims=claims))
+    log(f"localdev: a token from {LOCAL_ISSUER} for {args.sub}, valid {args.lifetime} s; "
+        "serve with --parameter-overrides "
+        f"AuthIssuer={LOCAL_ISSUER} AuthAudience={args.audience}")  # fmt: skip
+    return 0
+
+
+# What API Gateway answers when a route's authorizer refuses the request.
+_UNAUTHORIZED = {
+    "statusCode": 401,
+    "headers": {"content-type": "application/json", "www-authenticate": "Bearer"},
+    "body": '{"message":"Unauthorized"}',
+}
+
+
+def _authorize(function: Function, event: Any, keys: Keys) -> Unauthorized | None:
+    """For an HTTP event of a route with a JWT authorizer: check its bearer token, as API
+    Gateway would, and put the verified claims in the event (in place of any it carries)."""
+    if not isinstance(event, dict):
+        return None
+    route_key = event.get("routeKey")
+    route = next((r for r in function.routes if r.key == route_key), None)
+    if route is None or route.authorizer is None:
+        return None
+    given = event.get("headers")
+    pairs = given.items() if isinstance(given, dict) else ()
+    headers = {str(name).lower(): str(value) for name, value in pairs}
+    try:
+        claims = check(route.authorizer, headers, keys)
+    except Unauthorized as refused:
+        return refused
+    context = event.setdefault("requestContext", {})
+    context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    return None
+
+
+def _local_dir(template: Template) -> Path:
+    return template.root / ".local"
 
 
 def database(args: argparse.Namespace) -> int:
@@ -160,11 +230,13 @@ def _database(
     functions: list[Function],
     environments: list[dict[str, str]],
     no_db: bool,
+    db_role: str | None = None,
 ) -> Iterator[None]:
     """Give DATABASE_URL to the functions whose environment names no database.
 
     The URL from the environment or `.env` if there is one, else the project's embedded
-    PostgreSQL: started (and stopped afterwards) if it is not running, migrations applied.
+    PostgreSQL: started (and stopped afterwards) if it is not running, migrations applied;
+    with `db_role`, the functions' sessions run as that role there.
     """
     needing = [env for env in environments if needs_local_database(env)]
     url = configured_url() if needing else None
@@ -181,8 +253,11 @@ def _database(
         where = _relative(db.data_dir, template.root)
         log(f"localdev: PostgreSQL {state} on 127.0.0.1:{db.server().port} (data in {where})")
         _migrate(db, [path for function in functions for path in function.layer_paths])
+        url = db.functions_url(db_role)
+        if db_role:
+            log(f"localdev: the functions' statements run as {db_role} (--db-role)")
         for env in needing:
-            env["DATABASE_URL"] = db.url
+            env["DATABASE_URL"] = url
         yield
     finally:
         if started:
@@ -284,6 +359,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-db", action="store_true",
         help="start no local database (DATABASE_URL from the environment is still passed)",
     )  # fmt: skip
+    common.add_argument(
+        "--db-role", metavar="ROLE",
+        help="on the embedded database, run the functions' statements as ROLE (the role your "
+        "migrations grant the tables to), so row-level security binds them as once deployed",
+    )  # fmt: skip
 
     run = commands.add_parser(
         "invoke", parents=[common], help="invoke one function once, like `sam local invoke`"
@@ -293,6 +373,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--repeat", type=_positive, default=1, metavar="N",
         help="invoke N times in the same sandbox: one cold start, then warm",
+    )  # fmt: skip
+    run.add_argument(
+        "--token", metavar="JWT",
+        help="the event's bearer token (its Authorization header), checked as the route's "
+        "JWT authorizer would",
     )  # fmt: skip
     run.set_defaults(run=invoke)
 
@@ -309,6 +394,21 @@ def _parser() -> argparse.ArgumentParser:
         "Lambda Managed Instances run Python (default: 1, one request at a time)",
     )  # fmt: skip
     api.set_defaults(run=serve)
+
+    tokens = commands.add_parser(
+        "token", help=f"print a bearer token from the local issuer ({LOCAL_ISSUER})"
+    )
+    tokens.add_argument("--sub", required=True, help="the caller's id (the token's sub)")
+    tokens.add_argument("--audience", default=LOCAL_AUDIENCE, help="default: %(default)s")
+    tokens.add_argument(
+        "--lifetime", type=_positive, default=3600, metavar="SECONDS",
+        help="default: %(default)s",
+    )  # fmt: skip
+    tokens.add_argument(
+        "--claim", action="append", metavar="NAME=VALUE", help="another claim (repeatable)"
+    )
+    tokens.add_argument("-t", "--template", default="template.yaml", help="default: %(default)s")
+    tokens.set_defaults(run=token)
 
     db = commands.add_parser("db", help="the project's embedded PostgreSQL (.local/pgdata)")
     db.add_argument(

@@ -11,6 +11,7 @@ Whoever starts it stops it; one that was already running is left running.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import sys
@@ -31,6 +32,7 @@ T = TypeVar("T")
 Migrate = Callable[[str, Path], list[str]]
 
 DEFAULT_PORT = 54329
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _NAMED_BY = ("DATABASE_URL", "DATABASE_SECRET")
 
 
@@ -83,6 +85,25 @@ class LocalDatabase:
     @property
     def url(self) -> str:
         return self.server().url
+
+    def functions_url(self, role: str | None = None) -> str:
+        """The URL the functions get: the owner's, or with `role` every session runs as that
+        role (`SET ROLE` at connect), so that row-level security binds them as it does once
+        deployed under a role of their own. Migrations keep the owner's URL."""
+        if role is None:
+            return self.url
+        if not _ROLE.match(role):
+            raise SetupError(f"--db-role {role!r} is not a plain role name")
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        if found is None:
+            raise SetupError(
+                f"--db-role {role}: no such role in the local database (do your migrations "
+                "create it?)"
+            )
+        return psycopg.conninfo.make_conninfo(self.url, options=f"-c role={role}")
 
     def is_running(self) -> bool:
         server = self.server()

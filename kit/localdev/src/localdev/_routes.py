@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from ._jwt import JwtAuthorizer
+
 __all__ = ["ANY_METHODS", "DEFAULT_ROUTE", "Match", "Route", "Router"]
 
 DEFAULT_ROUTE = "$default"
@@ -30,6 +32,7 @@ class Route:
     event_id: str = ""
     payload_format: str = "2.0"
     integration_timeout: float = 30.0  # seconds API Gateway waits for the function
+    authorizer: JwtAuthorizer | None = None  # a token is required (None: the route is open)
     _segments: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -6,7 +6,10 @@ too) and serving one request at a time, as one Lambda execution environment does
 request gets a fresh one. A request becomes a payload 2.0 event
 (`http_api.py`), the function's result an HTTP response. What API Gateway answers itself is
 answered here too, as JSON: 404 for no route (any method), 400 for a malformed request,
-413 over 10 MB, 500 when the function fails, 503 past the route's integration timeout.
+413 over 10 MB, 500 when the function fails, 503 past the route's integration timeout, and
+401 {"message":"Unauthorized"} on a route with a JWT authorizer when the bearer token is
+missing or invalid (`_jwt.py`; the function never runs), else the token's claims are in the
+event as API Gateway puts them.
 Tracebacks go to this server's log, never to the client. GET /docs shows Swagger UI for the
 API's /openapi.json, unless a route of the template has that path.
 """
@@ -21,6 +24,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
+from pathlib import Path
 from typing import Any
 
 from ._docs import DOCS_PATH, docs_page
@@ -34,6 +38,7 @@ from ._http_api import (
     new_request_id,
     to_response,
 )
+from ._jwt import Keys, Unauthorized, check, unauthorized_headers
 from ._routes import Match, Route, Router
 from ._sandbox import Invocation, Log, Sandbox
 from ._template import Function
@@ -106,11 +111,17 @@ class ApiServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(
-        self, address: tuple[str, int], router: Router, functions: Functions, log: Log
+        self,
+        address: tuple[str, int],
+        router: Router,
+        functions: Functions,
+        log: Log,
+        keys: Keys | None = None,
     ) -> None:
         self.router = router
         self.functions = functions
         self.log = log
+        self.keys = keys or Keys(Path(".local"))
         super().__init__(address, _RequestHandler)
 
     @property
@@ -199,6 +210,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _invoke(self, request: Request, match: Match, request_id: str) -> Response:
         route = match.route
         event = build_event(request, match, request_id)
+        if route.authorizer is not None:
+            try:
+                claims = check(route.authorizer, event["headers"], self.server.keys)
+            except Unauthorized as refused:
+                self.server.log(f"{route.key}: the JWT authorizer refused the request: {refused}")
+                response = error_response(401, "Unauthorized", request_id)
+                response.headers += unauthorized_headers(refused)
+                return response
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
         if len(json.dumps(event).encode()) > LAMBDA_PAYLOAD_BYTES:
             # Lambda refuses a synchronous invoke over 6 MB; the function never runs.
             return error_response(413, "Request Entity Too Large", request_id)

@@ -20,6 +20,7 @@ from typing import Any
 
 from ._errors import TemplateError
 from ._intrinsics import Resolver
+from ._jwt import JwtAuthorizer
 from ._parameters import parameter_values
 from ._routes import DEFAULT_ROUTE, Route
 
@@ -27,6 +28,7 @@ __all__ = ["Function", "Template", "default_region"]
 
 FUNCTION = "AWS::Serverless::Function"
 LAYER = "AWS::Serverless::LayerVersion"
+HTTP_API = "AWS::Serverless::HttpApi"
 DEFAULT_TIMEOUT = 3  # seconds, SAM's and Lambda's default
 DEFAULT_MEMORY = 128  # MB
 
@@ -218,11 +220,57 @@ class Template:
                         name,
                         payload_format=str(props.get("PayloadFormatVersion", "2.0")),
                         integration_timeout=_number(timeout_ms, where) / 1000,
+                        authorizer=self._authorizer(props, path, method, where),
                     )
                 )
             except ValueError as exc:
                 raise TemplateError(f"{where}: {exc}") from None
         return routes
+
+    def _authorizer(
+        self, props: Mapping[str, Any], path: str, method: str, where: str
+    ) -> JwtAuthorizer | None:
+        """The JWT authorizer guarding a route: the event's `Auth.Authorizer`, else the
+        security its HttpApi's `DefinitionBody` gives that path and method, else the API's
+        `Auth.DefaultAuthorizer`; None for `NONE` or none at all. Another kind than JWT
+        (Lambda, IAM) is refused: localdev does not check those."""
+        api_id = props.get("ApiId")
+        resource = self.resources.get(api_id) if isinstance(api_id, str) else None
+        if _type(resource) != HTTP_API:
+            return None
+        assert resource is not None
+        api_where = f"Resources.{api_id}.Properties"
+        api = self.resolver.resolve(resource.get("Properties") or {}, api_where)
+        auth = api.get("Auth") or {}
+        body = api.get("DefinitionBody") or {}
+        methods = (body.get("paths") or {}).get(path) or {}
+        key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+        operation = methods.get(key) or {}
+        security = operation.get("security") if isinstance(operation, Mapping) else None
+        chosen = (props.get("Auth") or {}).get("Authorizer")
+        if chosen is None and isinstance(security, list) and security:
+            chosen = next(iter(security[0]), None)
+        if chosen is None:
+            chosen = auth.get("DefaultAuthorizer")
+        if chosen is None or chosen == "NONE":
+            return None
+        schemes = ((body.get("components") or {}).get("securitySchemes")) or {}
+        scheme = (schemes.get(chosen) or {}).get("x-amazon-apigateway-authorizer")
+        if isinstance(scheme, Mapping) and scheme.get("type") == "jwt":
+            config = scheme.get("jwtConfiguration") or {}
+            source = scheme.get("identitySource") or "$request.header.Authorization"
+        else:
+            declared = (auth.get("Authorizers") or {}).get(chosen) or {}
+            config = declared.get("JwtConfiguration") or {}
+            source = declared.get("IdentitySource") or "$request.header.Authorization"
+        issuer, audience = config.get("issuer"), config.get("audience") or []
+        if not isinstance(issuer, str) or not issuer:
+            raise TemplateError(
+                f"{where}: the route's authorizer {chosen} is not a JWT authorizer with an "
+                "issuer; localdev checks JWT authorizers only"
+            )
+        audiences = tuple(str(a) for a in (audience if isinstance(audience, list) else [audience]))
+        return JwtAuthorizer(str(chosen), issuer, audiences, str(source))
 
     def _exists(self, logical_id: str, resource: Mapping[str, Any]) -> bool:
         condition = resource.get("Condition")

@@ -25,6 +25,7 @@ from .errors import (
     QueryBuildError,
     QueryTimeoutError,
     RequestError,
+    UnauthorizedError,
     UnavailableError,
     ValidationError,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "RequestError",
     "Settings",
     "Transaction",
+    "UnauthorizedError",
     "UnavailableError",
     "ValidationError",
     "alias",

@@ -34,6 +34,7 @@ class Settings:
     application_name: str | None = None
     migrations_dir: str = "migrations"
     preconnect: bool | None = None  # None: only inside Lambda's own runtime (see Database)
+    auth_issuer: str | None = None  # the gateway's JWT issuer: set, a request needs a caller
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +114,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "NEONKIT_SECRET_MAX_AGE": ("secret_max_age", _whole_seconds),
     "NEONKIT_MIGRATIONS_DIR": ("migrations_dir", _text),
     "NEONKIT_PRECONNECT": ("preconnect", _tristate),
+    "NEONKIT_AUTH_ISSUER": ("auth_issuer", _text),
     "AWS_LAMBDA_FUNCTION_NAME": ("application_name", _text),
 }
 

@@ -5,6 +5,7 @@
     ├── QueryBuildError           a query the builder refuses to build (names the bad input)
     ├── RequestError              the client sent something wrong            -> 4xx
     │   ├── BadRequestError       malformed body or parameter                -> 400
+    │   ├── UnauthorizedError     no verified caller where one is required   -> 401
     │   ├── NotFoundError         no such resource                           -> 404
     │   ├── PayloadTooLargeError  body over the limit                        -> 413
     │   └── ValidationError       well-formed but invalid fields             -> 422
@@ -56,6 +57,13 @@ class RequestError(NeonKitError):
 class BadRequestError(RequestError):
     status = 400
     code = "bad_request"
+
+
+class UnauthorizedError(RequestError):
+    """No verified caller on a route that needs one (the gateway's authorizer did not run)."""
+
+    status = 401
+    code = "unauthorized"
 
 
 class NotFoundError(RequestError):

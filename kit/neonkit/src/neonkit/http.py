@@ -33,6 +33,7 @@ from .errors import (
     NotFoundError,
     PayloadTooLargeError,
     RequestError,
+    UnauthorizedError,
     UnavailableError,
     ValidationError,
 )
@@ -69,6 +70,7 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 # the error's own message, written for clients). Looked up along the error's class's MRO.
 _ERRORS: dict[type[BaseException], tuple[int, str, str | None]] = {
     BadRequestError: (400, "bad_request", None),
+    UnauthorizedError: (401, "unauthorized", None),
     NotFoundError: (404, "not_found", None),
     PayloadTooLargeError: (413, "payload_too_large", None),
     ValidationError: (422, "validation_failed", None),
