@@ -237,8 +237,10 @@ def _write(files: dict[Path, str], changed: dict[Path, str]) -> None:
                 out.write(text)
         for path, text in changed.items():
             new = path.with_name(path.name + ".new")
+            made.append(new)
             new.write_text(text, encoding="utf-8")
             os.replace(new, path)
+            made.remove(new)
     except BaseException:
         for path in reversed(made):
             if path.is_dir():
