@@ -119,15 +119,16 @@ def test_running_it_again_changes_nothing(app: Path) -> None:
 
 @pytest.fixture
 def owned(tmp_path: Path) -> Iterator[Path]:
-    """The fixture app with `chores` added, owner-scoped; its layer importable."""
+    """The fixture app with `scaffold_chores` added, owner-scoped; its layer importable."""
     root = tmp_path / "app"
     shutil.copytree(FIXTURE, root)
-    result = run(root, "-m", "localdev", "resource", "chores", "title:str", "done:bool?", "--owner")
+    fields = ["title:str", "done:bool?", "--owner"]
+    result = run(root, "-m", "localdev", "resource", "scaffold_chores", *fields)
     assert result.returncode == 0, result.stderr
     sys.path.insert(0, str(root / "layer" / "python"))
     yield root
     sys.path.remove(str(root / "layer" / "python"))
-    for name in [m for m in sys.modules if m == "chores" or m.startswith("chores.")]:
+    for name in [m for m in sys.modules if m.partition(".")[0] == "scaffold_chores"]:
         del sys.modules[name]
 
 
@@ -147,8 +148,8 @@ def app_role_url(admin_url: str) -> Iterator[str]:
 def test_owner_scoped_rows_are_kept_apart_by_postgresql(owned: Path, app_role_url: str) -> None:
     # GIVEN the migration applied by the table's owner, which the requests also run as
     migrate(app_role_url, owned / "migrations")
-    from chores import repository  # type: ignore[import-not-found]
-    from chores.resource import Chore  # type: ignore[import-not-found]
+    from scaffold_chores import repository  # type: ignore[import-not-found]
+    from scaffold_chores.resource import ScaffoldChore as Chore  # type: ignore[import-not-found]
 
     database = Database(app_role_url, settings=Settings(connect_deadline=5.0))
     new = Chore.New.parse(b'{"title": "Water the plants"}')
@@ -170,10 +171,10 @@ def test_owner_scoped_rows_are_kept_apart_by_postgresql(owned: Path, app_role_ur
             assert (again, created) == (mine, False)  # her key still finds her row
             assert [row["id"] for row in repository.page(Chore.Query.parse({}))] == [mine["id"]]
         # and a statement without an identity sees no row at all
-        assert database.value("SELECT count(*) FROM chores") == 0
+        assert database.value("SELECT count(*) FROM scaffold_chores") == 0
     database.close()
     with psycopg.connect(app_role_url) as owner:
-        owners = owner.execute("SELECT count(*) FROM chores").fetchone()
+        owners = owner.execute("SELECT count(*) FROM scaffold_chores").fetchone()
     assert owners == (0,)  # FORCE: not even the table's owner reads around the policy
 
 

@@ -7,6 +7,7 @@ integration tier runs what the command writes (tests/kit/integration/test_locald
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,21 @@ from localdev._scaffold._spec import SpecField, parse, parse_fields, singular_of
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold"
 PROJECTS = ["name:str", "budget:int?", "due:date?", "tags:str[]"]
+
+
+@pytest.fixture(autouse=True)
+def _host_app_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The modules of the app these tests run in (its layer and functions, which pytest and
+    load_handler put on the path) are not the fixture app's: hidden, as from `python -m
+    localdev` in the fixture app's folder. The kit's packages and the virtualenv stay."""
+    host = Path(__file__).resolve().parents[3]
+    kept = (host / "kit", Path(sys.prefix).resolve())
+
+    def visible(entry: str) -> bool:
+        path = Path(entry).resolve()
+        return not path.is_relative_to(host) or any(path.is_relative_to(k) for k in kept)
+
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if visible(entry)])
 
 
 @pytest.fixture
@@ -293,10 +309,11 @@ def test_make_passes_each_field_quoted(project: Path) -> None:
     # `?` and `[]` are shell patterns: a file that matches one must not change the arguments
     (project / "budget:intX").write_text("")
     shutil.copy(Path(__file__).resolve().parents[3] / "Makefile", project / "Makefile")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     result = subprocess.run(
         ["make", "-s", "-o", ".venv/.test", "resource", "NAME=projects",
-         "FIELDS=name:str budget:int? tags:str[]", f"PY={sys.executable}"],
-        cwd=project, capture_output=True, text=True, check=False,
+         "FIELDS=name:str budget:int? tags:str[]", "VENV=.venv", f"PY={sys.executable}"],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     declaration = (project / "layer/python/projects/resource.py").read_text()
