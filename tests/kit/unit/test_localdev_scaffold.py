@@ -177,6 +177,18 @@ def test_routes_are_added_in_order_among_the_others(project: Path) -> None:
     ]
 
 
+def test_routes_are_added_where_the_last_one_was_removed() -> None:
+    # `perl -ni -e 'print unless /add_todos_routes/'` leaves three blank lines: two again
+    emptied = (
+        (FIXTURE / "functions/api/routes/__init__.py")
+        .read_text()
+        .replace("from neonkit import http\n\n\n", "from neonkit import http\n\n\n\n")
+    )
+    routes = register(emptied, "projects", Path("routes/__init__.py"))
+    expected = "from neonkit import http\n\nfrom .projects import add_projects_routes\n\n\ndef "
+    assert expected in routes
+
+
 def test_register_needs_add_routes() -> None:
     with pytest.raises(ScaffoldError, match="no function add_routes"):
         register('"""Routes."""\n', "projects", Path("routes/__init__.py"))

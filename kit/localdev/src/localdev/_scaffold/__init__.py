@@ -176,7 +176,8 @@ def register(text: str, name: str, where: Path) -> str:
         if not imports or imports[-1].lineno > function.lineno:
             raise ScaffoldError(f"{where}: add_routes(api) should follow the module's imports")
         lines.insert(_end(imports[-1]), "\n" + import_line)
-    return "".join(lines)
+    # at most two blank lines in a row, as ruff formats it (deleting a line may leave three)
+    return re.sub(r"\n{4,}", "\n\n\n", "".join(lines))
 
 
 def _end(node: ast.stmt) -> int:
