@@ -87,14 +87,20 @@ def test_the_guide_has_every_step() -> None:
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This repository's files (as they are in the working tree) in a git repository of their
-    own, on `main`: the kit the guide clones."""
+    """This repository's tracked files (as they are in the working tree) in a git repository
+    of their own, on `main`: the kit the guide clones."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("the guide's walk-through clones this repository: it needs git and a checkout")
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    if any(name.startswith("layer/python/projects/") for name in listed):
+        pytest.skip(
+            "this app has a resource `projects` already: the walk-through, which adds it, "
+            "starts from the kit as it comes"
+        )
     repository = tmp_path_factory.mktemp("kit") / "kit"
     for name in filter(None, listed):
         source = ROOT / name
