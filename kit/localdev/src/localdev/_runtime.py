@@ -186,6 +186,15 @@ def _decimal_as_float(value: object) -> float:
 
 
 def _max_rss_kb() -> int:
+    # Linux: this process image's own peak. ru_maxrss keeps the peak of the process it was
+    # forked from (a big test runner's, say) across exec, so a small function looked big.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak // 1024 if sys.platform == "darwin" else peak  # bytes there, KiB on Linux
 
