@@ -1,6 +1,6 @@
-"""README's "Make it yours", followed as a team would: on a clone of this repository, each of
-its shell blocks in order, each file it shows written where its first line says, and each block
-of `curl` requests sent to `make dev`.
+"""README's "Make it yours", followed as a team would: on a clone of this repository (its last
+commit), each of its shell blocks in order, each file it shows written where its first line
+says, and each block of `curl` requests sent to `make dev`.
 
 What it shows, besides that every command of the guide works as written:
 - the scaffold's resource needs no hand edit: its tests pass, and `make dev` serves it on the
@@ -87,29 +87,18 @@ def test_the_guide_has_every_step() -> None:
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This repository's tracked files (as they are in the working tree) in a git repository
-    of their own, on `main`: the kit the guide clones."""
+    """This repository as last committed, on a branch `main`: the kit the guide clones."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("the guide's walk-through clones this repository: it needs git and a checkout")
-    listed = (
-        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
-        .stdout.decode()
-        .split("\0")
-    )
-    if any(name.startswith("layer/python/projects/") for name in listed):
+    repository = tmp_path_factory.mktemp("kit") / "kit"
+    env = environment({})
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(repository)], env=env, check=True)
+    subprocess.run(["git", "checkout", "-q", "-B", "main"], cwd=repository, env=env, check=True)
+    if (repository / "layer" / "python" / "projects").exists():
         pytest.skip(
-            "this app has a resource `projects` already: the walk-through, which adds it, "
+            "this app has committed a resource `projects`: the walk-through, which adds it, "
             "starts from the kit as it comes"
         )
-    repository = tmp_path_factory.mktemp("kit") / "kit"
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            target = repository / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "kit"]):
-        subprocess.run(["git", *command], cwd=repository, env=environment({}), check=True)
     return repository
 
 
