@@ -18,7 +18,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY ?= 0
 
 .DEFAULT_GOAL := help
-.PHONY: help dev token invoke test lint build deploy bench openapi db-start db-stop db-reset clean
+.PHONY: help dev token invoke test lint build deploy bench openapi resource db-start db-stop db-reset clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -79,6 +79,10 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 
 openapi: $(VENV)/.dev ## Write the API's OpenAPI document to openapi.json (made from the routes and resources)
 	PYTHONPATH=layer/python $(PY) -m neonkit.openapi functions/api/app.py -o openapi.json
+
+# Each field is passed quoted: `?` and `[]` never reach the shell's pattern matching.
+resource: $(VENV)/.test ## Add a resource: make resource NAME=projects FIELDS="name:str budget:int? tags:str[]"
+	$(PY) -m localdev resource "$(NAME)" $(foreach field,$(FIELDS),'$(field)')
 
 bench: $(VENV)/.test ## Benchmarks: round trips, latency, overhead, cold start (see bench/README.md)
 	$(PY) bench/run.py

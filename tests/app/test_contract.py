@@ -73,25 +73,6 @@ def test_every_route_of_the_template_is_documented_or_the_catch_all(
             assert f"{operation.method} {operation.path}" in keys
 
 
-def test_each_operation_lists_the_statuses_it_can_answer(document: dict[str, Any]) -> None:
-    todos = document["paths"]["/todos/{id}"]
-    assert set(todos["get"]["responses"]) == {"200", "404", "422", "503"}
-    assert set(todos["patch"]["responses"]) == {"200", "400", "404", "413", "422", "503"}
-    assert set(todos["delete"]["responses"]) == {"204", "404", "422", "503"}
-    assert set(document["paths"]["/todos"]["post"]["responses"]) == {
-        "201",
-        "400",
-        "413",
-        "422",
-        "503",
-    }
-    assert set(document["paths"]["/todos"]["get"]["responses"]) == {"200", "422", "503"}
-    schemas = document["components"]["schemas"]
-    assert schemas["Todo"]["properties"]["due"] == {"type": ["string", "null"], "format": "date"}
-    assert schemas["TodoNew"]["required"] == ["title"]
-    assert schemas["TodoNew"]["properties"]["title"]["maxLength"] == 500
-
-
 def test_make_openapi_writes_the_same_document(document: dict[str, Any], tmp_path: Path) -> None:
     from neonkit.openapi import main
 

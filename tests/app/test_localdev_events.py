@@ -58,6 +58,9 @@ def in_running_order(files: list[Path]) -> list[Path]:
 
 
 EVENT_FILES = in_running_order(list(EVENTS.glob("*.json")))
+# A resource's list and create events, whichever resources the app has
+LIST_EVENTS = sorted(EVENTS.glob("*_list.json"))
+CREATE_EVENTS = sorted(EVENTS.glob("*_create_created.json"))
 CASES = [pytest.param(path, id=path.stem) for path in EVENT_FILES] or [
     pytest.param(None, id="no-events", marks=pytest.mark.skip(reason="events/ has no files yet"))
 ]
@@ -154,9 +157,9 @@ def check_other_result(name: str, result: Any) -> None:
 
 
 def test_cli_invoke_uses_database_url_from_the_environment(kit_database: str) -> None:
-    event = EVENTS / "todos_list.json"
-    if not event.is_file():
-        pytest.skip("events/todos_list.json is not written yet")
+    if not LIST_EVENTS:
+        pytest.skip("events/ has no <resource>_list.json event yet")
+    event = LIST_EVENTS[0]
     env = {**os.environ, "DATABASE_URL": kit_database}
     result = subprocess.run(
         [sys.executable, "-m", "localdev", "invoke", "ApiFunction", "-e", str(event)],
@@ -174,6 +177,9 @@ def test_cli_invoke_uses_database_url_from_the_environment(kit_database: str) ->
 
 
 def test_serve_runs_the_real_api(kit_database: str, tmp_path: Path) -> None:
+    if not CREATE_EVENTS:
+        pytest.skip("events/ has no <resource>_create_created.json event yet")
+    create = json.loads(CREATE_EVENTS[0].read_text())
     # GIVEN the kit's API served on a free port, on the test database
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -194,13 +200,14 @@ def test_serve_runs_the_real_api(kit_database: str, tmp_path: Path) -> None:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         base = f"http://127.0.0.1:{port}"
-        # WHEN a todo is created, then read back through its Location
-        status, headers, body = http(base, "POST", "/todos", {"title": "Served locally"})
-        assert status == 201, body
+        # WHEN a row is created as the create event does, then read back through its Location
+        path, body = create["rawPath"], json.loads(create["body"])
+        status, headers, created = http(base, "POST", path, body)
+        assert status == 201, created
         status, _, fetched = http(base, "GET", headers["Location"])
         # THEN the API behaves as deployed
-        assert (status, fetched["title"]) == (200, "Served locally")
-        assert http(base, "GET", "/todos/abc")[0] == 422
+        assert (status, fetched) == (200, created)
+        assert http(base, "GET", f"{path}/abc")[0] == 422
         assert http(base, "GET", "/no/such/route")[0] == 404
     finally:
         server.terminate()

@@ -7,6 +7,7 @@ import contextvars
 import copy
 import http.server
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -17,7 +18,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from localdev.testing import Handler, LambdaContext, load_event, load_handler, scratch_database
+from localdev.testing import (
+    Handler,
+    LambdaContext,
+    global_environment,
+    load_event,
+    load_handler,
+    scratch_database,
+)
 from localdev.testing import template_document as template
 from neonkit import Database, Settings, using
 from neonkit.migrations import MigrationError
@@ -26,6 +34,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FUNCTION_DIR = ROOT / "functions" / "migrate"
 PROJECT_MIGRATIONS = sorted(p.name for p in (ROOT / "migrations").glob("*.sql"))
+# The tables the project's migrations create (the sample's todos, and whatever the app adds)
+PROJECT_TABLES = {
+    match.lower()
+    for name in PROJECT_MIGRATIONS
+    for match in re.findall(
+        r"CREATE TABLE\s+(?:IF NOT EXISTS\s+)?(\w+)", (ROOT / "migrations" / name).read_text(), re.I
+    )
+}
+
+
+# Every function of the template (the API, the sample's jobs, whatever the app adds)
+FUNCTIONS = [
+    name
+    for name, resource in template()["Resources"].items()
+    if resource.get("Type") == "AWS::Serverless::Function"
+]
 
 
 # -- a stand-in for CloudFormation's response bucket -----------------------------------------
@@ -95,7 +119,9 @@ def empty_db(empty_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def migrate_fn(lambda_env: None, monkeypatch: pytest.MonkeyPatch) -> Handler:
+def migrate_fn(monkeypatch: pytest.MonkeyPatch) -> Handler:
+    for name, value in global_environment().items():  # what the template gives every function
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "MigrateFunction")
     monkeypatch.delenv("NEONKIT_MIGRATIONS_DIR", raising=False)
     monkeypatch.syspath_prepend(str(FUNCTION_DIR))  # Lambda puts the task root on the path
@@ -149,7 +175,8 @@ def test_create_applies_the_packaged_migrations(
     }
     # the PUT matches the URL's signature: no content type
     assert bucket.headers[0].get("Content-Type", "") == ""
-    assert "todos" in tables(empty_url)
+    assert PROJECT_TABLES
+    assert tables(empty_url) >= PROJECT_TABLES
     assert recorded(empty_url) == PROJECT_MIGRATIONS
 
 
@@ -360,13 +387,11 @@ def test_the_template_runs_it_on_every_deploy_that_changes_it() -> None:
     assert migrations["Properties"]["MigrateFunctionVersion"] == {"Ref": "MigrateFunction.Version"}
     assert migrations["Properties"]["ServiceTimeout"] > function["Properties"]["Timeout"]
     # the functions that use the schema go live only after it is migrated
-    for name in ("ApiFunction", "TodosImportFunction", "TodosPurgeFunction"):
-        assert resources[name]["DependsOn"] == "Migrations"
+    for name in set(FUNCTIONS) - {"MigrateFunction"}:
+        assert resources[name]["DependsOn"] == "Migrations", name
 
 
-@pytest.mark.parametrize(
-    "name", ["ApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
-)
+@pytest.mark.parametrize("name", FUNCTIONS)
 def test_each_database_function_may_read_the_stored_url_and_only_that(name: str) -> None:
     resources = template()["Resources"]
     policies = resources[name]["Properties"]["Policies"]
@@ -391,9 +416,6 @@ def test_each_database_function_may_read_the_stored_url_and_only_that(name: str)
         },
     }
     assert "*" not in json.dumps([policies, policy])
-
-
-FUNCTIONS = ["ApiFunction", "TodosImportFunction", "TodosPurgeFunction", "MigrateFunction"]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,10 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def examples() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    """The README's Python examples; a block whose first line names a file (`# path/x.py`)
+    is that file's content, written where it says by tests/app/test_make_it_yours.py."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    return [code for code in blocks if not re.match(r"# [\w/.-]+\.py\n", code)]
 
 
 def test_the_readme_has_examples() -> None:

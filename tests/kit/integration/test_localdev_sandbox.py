@@ -48,6 +48,20 @@ def test_invocations_report_what_lambda_reports() -> None:
     assert [line.split(" ")[0] for line in lines] == ["START", "END", "REPORT"] * 2
 
 
+def test_the_memory_reported_is_the_functions_not_its_parents() -> None:
+    # GIVEN a parent process 300 MB larger than the function will ever be
+    ballast = bytearray(300 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched: resident
+    lines: list[str] = []
+    # WHEN it starts a sandbox (fork, then exec) and invokes the function
+    with sandbox("EchoFunction", lines) as box:
+        invocation = box.invoke({})
+    del ballast
+    # THEN Max Memory Used is the function's own peak, not the parent's
+    assert 0 < invocation.max_memory_mb < 200
+    assert not any("warning" in line for line in lines)
+
+
 def test_close_ends_the_process() -> None:
     lines: list[str] = []
     box = sandbox("EchoFunction", lines)

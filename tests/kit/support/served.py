@@ -39,15 +39,19 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    database_url: str,
+    database_url: str | None,
     folder: Path,
     *,
     template: Path | None = None,
     pooled: bool = False,
+    root: Path = ROOT,
 ) -> Iterator[Served]:
-    """The template's HttpApi on `database_url`; `pooled` tells the kit it is a pooler."""
+    """The template's HttpApi on `database_url` (None: the project's embedded PostgreSQL, its
+    migrations applied, as `make dev` does); `pooled` tells the kit it is a pooler; `root`
+    is the project's folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "NEONKIT_"))}
-    env["DATABASE_URL"] = database_url
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     options = ["-t", str(template)] if template is not None else []
     if pooled:  # a local URL is not recognised as a pooler by its host
         env_file = folder / "env.json"
@@ -58,7 +62,7 @@ def serve(
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "localdev", "serve", "--port", str(port), *options],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,4 +1,4 @@
-"""`python -m localdev invoke | serve | db | token`: the command line.
+"""`python -m localdev invoke | serve | db | token | resource`: the command line.
 
 Exit status: 0 when every invocation succeeded, 1 when one failed (error, timeout, crash),
 2 when the command could not run (bad template, option or setup); `db status` gives 3 when
@@ -224,6 +224,23 @@ def database(args: argparse.Namespace) -> int:
     return 0
 
 
+def resource(args: argparse.Namespace) -> int:
+    from ._scaffold import add_resource  # only this command needs it
+
+    added = add_resource(args.template, args.name, args.fields, owner=args.owner)
+    spec, root = added.spec, Path(args.template).resolve().parent
+    print(f"Added the resource {spec.name} (class {spec.class_name}):")
+    for path in added.created:
+        print(f"  {_relative(path, root)}")
+    for path in added.changed:
+        print(f"  {_relative(path, root)} (adds its routes)")
+    if not added.formatted:
+        log("localdev: note: ruff is not installed, so the new files were not formatted")
+    print(f"Next: make test PYTEST_ARGS=tests/{spec.name}, then make dev and "
+          f"curl -s localhost:3000/{spec.name}")  # fmt: skip
+    return 0
+
+
 @contextmanager
 def _database(
     template: Template,
@@ -417,4 +434,21 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     db.add_argument("-t", "--template", default="template.yaml", help="default: %(default)s")
     db.set_defaults(run=database)
+
+    scaffold = commands.add_parser(
+        "resource", help="add a resource to the API: migration, declaration, routes, events, tests"
+    )
+    scaffold.add_argument("name", help="its table and path, plural: projects")
+    scaffold.add_argument(
+        "fields", nargs="*", metavar="FIELD",
+        help="name:type, type one of str int float bool date datetime uuid json, or a list "
+        "of one (str[]); a final ? makes it optional (it may be null): budget:int?",
+    )  # fmt: skip
+    scaffold.add_argument(
+        "--owner", action=argparse.BooleanOptionalAction, default=None,
+        help="rows belong to the caller: an owner column and row-level security "
+        "(default: the kit's OWNER_SCOPED)",
+    )  # fmt: skip
+    scaffold.add_argument("-t", "--template", default="template.yaml", help="default: %(default)s")
+    scaffold.set_defaults(run=resource)
     return parser

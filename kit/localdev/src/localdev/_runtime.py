@@ -186,14 +186,14 @@ def _decimal_as_float(value: object) -> float:
 
 
 def _max_rss_kb() -> int:
-    """This process's peak memory. On Linux, VmHWM: ru_maxrss survives exec, so it would report
-    the parent's peak (a big test run's) as the function's."""
+    # Linux: this process image's own peak. ru_maxrss keeps the peak of the process it was
+    # forked from (a big test runner's, say) across exec, so a small function looked big.
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
-    except OSError:
+    except (OSError, ValueError):
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak // 1024 if sys.platform == "darwin" else peak  # bytes there, KiB on Linux
