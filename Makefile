@@ -68,7 +68,10 @@ deploy: build ## sam deploy --guided (needs AWS credentials)
 openapi: $(VENV)/.dev ## Write the API's OpenAPI document to openapi.json (made from the routes and resources)
 	PYTHONPATH=layer/python $(PY) -m neonkit.openapi functions/api/app.py -o openapi.json
 
-bench: $(VENV)/.test ## Benchmarks: round trips, latency, overhead, cold start (see bench/README.md)
+bench: $(VENV)/.test ## Benchmarks: round trips, latency, a request's layers, cold start (bench/README.md)
+	@# The seed guide's Knex query runs beside the handler when Node is there (bench/knex).
+	@if command -v npm >/dev/null && [ ! -d bench/knex/node_modules ]; then \
+		npm ci --silent --no-audit --no-fund --prefix bench/knex; fi
 	$(PY) bench/run.py
 
 db-start: $(VENV)/.dev ## Start the embedded PostgreSQL and leave it running (prints its URL)

@@ -178,7 +178,7 @@ def measure(server: Server, admin: psycopg.Connection[Any], imports: int = 9) ->
         paths = lay_out(Path(tmp))
         results["import"] = _imports(paths, server, imports)
         results["first_request"] = _first_requests(paths, server, admin, 5)
-        results["at_a_distance"] = _at_a_distance(paths, server, admin, 5)
+        results["at_a_distance"] = _at_a_distance(paths, server, admin, 9)
     return results
 
 

@@ -27,6 +27,7 @@ medians, or a piece's own: their sum is the handler's to within the noise (the "
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import statistics
@@ -57,6 +58,7 @@ class Request:
     pieces: dict[str, Callable[[], Any]]
     sql: str
     params: list[Any]
+    logger: Any  # the app's Powertools Logger
 
 
 def measure(server: Server, admin: psycopg.Connection[Any], rounds: int = 1500) -> dict[str, Any]:
@@ -75,10 +77,11 @@ def measure(server: Server, admin: psycopg.Connection[Any], rounds: int = 1500) 
                 if knex is not None:
                     knex.aim(request.sql, request.params)
                 samples = _interleaved(request, knex, rounds)
+                quiet_logs = _at_warning(request, rounds // 3)
                 if database.reconnects:
                     raise SystemExit("the kit reconnected during the run; the comparison is void")
             database.close()
-            result["apps"].append(_layers(app, samples))
+            result["apps"].append({**_layers(app, samples), "at_warning": quiet_logs})
     finally:
         raw.close()
         if knex is not None:
@@ -133,7 +136,7 @@ def _request(app: App, admin: psycopg.Connection[Any], raw: psycopg.Connection[A
         pieces["kit middleware"] = lambda: middleware(resolver, lambda _app: done)
         extra = {"method": "GET", "path": event["rawPath"], "status": 200, "duration_ms": 0.42}
         pieces["request log line"] = lambda: module.logger.info("request", extra=extra)
-    return Request(app, lambda: handler(event, ctx), levels, pieces, sql, params)
+    return Request(app, lambda: handler(event, ctx), levels, pieces, sql, params, module.logger)
 
 
 def _app_parts(
@@ -217,6 +220,28 @@ def _interleaved(request: Request, knex: Knex | None, rounds: int) -> dict[str, 
                 for w, c in knex.run(batch):
                     samples["knex"].add(w, c)
     return samples
+
+
+def _at_warning(request: Request, rounds: int) -> dict[str, Any]:
+    """The handler and raw psycopg again, the app's logger at WARNING (the template's
+    LogLevel=WARNING): what a request costs without its log line."""
+    logger = request.logger
+    level = logger.log_level
+    logger.setLevel(logging.WARNING)
+    try:
+        calls = {"psycopg": request.levels["psycopg"], "handler": request.handler,
+                 "nothing": request.pieces["nothing"]}  # fmt: skip
+        samples = _interleaved(Request(request.app, request.handler, calls, {}, request.sql,
+                                       request.params, logger), None, rounds)  # fmt: skip
+    finally:
+        logger.setLevel(level)
+    wall, cpu = _medians(samples, "wall"), _medians(samples, "cpu")
+    return {
+        "handler": {"wall_us": wall["handler"], "cpu_us": cpu["handler"]},
+        "psycopg": {"wall_us": wall["psycopg"], "cpu_us": cpu["psycopg"]},
+        "ratio_to_psycopg": round(wall["handler"] / wall["psycopg"], 2),
+        "cpu_ratio_to_psycopg": round(cpu["handler"] / cpu["psycopg"], 2),
+    }
 
 
 @dataclass
