@@ -223,24 +223,36 @@ def _interleaved(request: Request, knex: Knex | None, rounds: int) -> dict[str, 
 
 
 def _at_warning(request: Request, rounds: int) -> dict[str, Any]:
-    """The handler and raw psycopg again, the app's logger at WARNING (the template's
-    LogLevel=WARNING): what a request costs without its log line."""
+    """The handler with the app's logger at INFO and at WARNING (the template's
+    LogLevel=WARNING: no request line), call by call, the level switched between the timed
+    calls; and raw psycopg beside them."""
     logger = request.logger
     level = logger.log_level
-    logger.setLevel(logging.WARNING)
+    calls = [("psycopg", logging.INFO, request.levels["psycopg"]),
+             ("handler", logging.INFO, request.handler),
+             ("handler at WARNING", logging.WARNING, request.handler),
+             ("nothing", logging.INFO, request.pieces["nothing"])]  # fmt: skip
+    samples = {name: Samples() for name, _, _ in calls}
+    wall, cpu = time.perf_counter_ns, time.thread_time_ns
     try:
-        calls = {"psycopg": request.levels["psycopg"], "handler": request.handler,
-                 "nothing": request.pieces["nothing"]}  # fmt: skip
-        samples = _interleaved(Request(request.app, request.handler, calls, {}, request.sql,
-                                       request.params, logger), None, rounds)  # fmt: skip
+        with quiet():
+            for i in range(rounds):
+                shift = i % len(calls)
+                for name, wanted, call in calls[shift:] + calls[:shift]:
+                    logger.setLevel(wanted)
+                    w0, c0 = wall(), cpu()
+                    call()
+                    c1, w1 = cpu(), wall()
+                    samples[name].add(w1 - w0, c1 - c0)
     finally:
         logger.setLevel(level)
-    wall, cpu = _medians(samples, "wall"), _medians(samples, "cpu")
+    w, c = _medians(samples, "wall"), _medians(samples, "cpu")
     return {
-        "handler": {"wall_us": wall["handler"], "cpu_us": cpu["handler"]},
-        "psycopg": {"wall_us": wall["psycopg"], "cpu_us": cpu["psycopg"]},
-        "ratio_to_psycopg": round(wall["handler"] / wall["psycopg"], 2),
-        "cpu_ratio_to_psycopg": round(cpu["handler"] / cpu["psycopg"], 2),
+        name: {"wall_us": w[name], "cpu_us": c[name]}
+        for name in ("psycopg", "handler", "handler at WARNING")
+    } | {
+        "cpu_saved": round(1 - c["handler at WARNING"] / c["handler"], 3),
+        "cpu_ratio_to_psycopg": round(c["handler at WARNING"] / c["psycopg"], 2),
     }
 
 
