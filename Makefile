@@ -84,7 +84,10 @@ openapi: $(VENV)/.dev ## Write the API's OpenAPI document to openapi.json (made 
 resource: $(VENV)/.test ## Add a resource: make resource NAME=projects FIELDS="name:str budget:int? tags:str[]"
 	$(PY) -m localdev resource "$(NAME)" $(foreach field,$(FIELDS),'$(field)')
 
-bench: $(VENV)/.test ## Benchmarks: round trips, latency, overhead, cold start (see bench/README.md)
+bench: $(VENV)/.test ## Benchmarks: round trips, latency, a request's layers, cold start (bench/README.md)
+	@# The seed guide's Knex query runs beside the handler when Node is there (bench/knex).
+	@if command -v npm >/dev/null && [ ! -d bench/knex/node_modules ]; then \
+		npm ci --silent --no-audit --no-fund --prefix bench/knex; fi
 	$(PY) bench/run.py
 
 db-start: $(VENV)/.dev ## Start the embedded PostgreSQL and leave it running (prints its URL)

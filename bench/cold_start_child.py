@@ -3,7 +3,7 @@
     python cold_start_child.py SPEC_JSON RESULT_FILE
 
 SPEC: {"path": [...], "module": "app" | "psycopg" | "a,b,...", "request": null | {...},
-       "snapstart": bool}
+       "snapstart": bool, "second": bool (default true: a second request after the first)}
 Times the import, then, if asked, the first request (connect included) and a second one,
 and the peak RSS. Only the standard library is imported before the timed import.
 """
@@ -21,6 +21,8 @@ from typing import Any
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
+    here = sys.path.pop(0)  # this script's folder: bench/, not part of a function
+    assert here.endswith("bench"), here
     sys.path[:0] = spec["path"]
     stdout, sys.stdout = sys.stdout, open("/dev/null", "w")  # noqa: SIM115 - the handler's logs
     result: dict[str, Any] = {}
@@ -47,9 +49,10 @@ def main() -> None:
         status = first()
         result["first_request_s"] = time.perf_counter() - start
         result["peak_rss_kb"] = peak_rss_kb()
-        start = time.perf_counter()
-        first()
-        result["second_request_s"] = time.perf_counter() - start
+        if spec.get("second", True):
+            start = time.perf_counter()
+            first()
+            result["second_request_s"] = time.perf_counter() - start
         result["status"] = status
     sys.stdout = stdout
     with open(sys.argv[2], "w") as out:

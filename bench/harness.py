@@ -1,4 +1,8 @@
-"""What the benchmarks share: a PostgreSQL with TLS and SCRAM, the real handler, events, timing.
+"""What the benchmarks share: a PostgreSQL with TLS and SCRAM, the apps they serve, timing.
+
+The kit's benchmarks serve the kit's own fixture app (`FIXTURE`: tests/kit/app, the notes
+API), so that they never depend on the sample; the sample's API (`SAMPLE`: functions/api,
+todos) adds rows of its own where it is still there.
 
 The server is the embedded one (or BENCH_DATABASE_URL), set up like Neon's endpoint where it
 matters for round trips: TLS in front (the embedded PostgreSQL is built without SSL, so TLS
@@ -22,7 +26,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,10 +44,72 @@ from tls_front import TlsFront  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ROLE, PASSWORD = "bench", "bench-password-1"
-FUNCTION = "ApiFunction"
 
-# Powertools warns on every request that publishes no metric but the cold start.
-warnings.filterwarnings("ignore", "No application metrics to publish")
+
+@dataclass(frozen=True)
+class App:
+    """A function the benchmarks serve: where its template, events and migrations are, and
+    how to add a row for a request to get, change or delete."""
+
+    name: str
+    resource: str  # what its events are named for: notes_get_found.json
+    template: Path
+    function: str  # the logical id in the template
+    events: Path
+    migrations: Path
+    insert_sql: str  # one new row; RETURNING its id
+
+    def present(self) -> bool:
+        return self.template.exists() and self.events.is_dir() and self.migrations.is_dir()
+
+    def insert(self, admin: psycopg.Connection[Any]) -> int:
+        row = admin.execute(self.insert_sql).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def load(self) -> Handler:
+        """The handler, imported as Lambda would (a new module), with the template's
+        environment."""
+        from localdev.testing import global_environment, load_handler
+
+        os.environ.update(global_environment(self.template))
+        os.environ["AWS_LAMBDA_FUNCTION_NAME"] = self.function
+        with quiet():
+            return load_handler(self.function, template=self.template)
+
+    def event(self, name: str, *, row_id: int | None = None, key: str | None = None) -> Event:
+        """An event file, aimed at another row or carrying another Idempotency-Key."""
+        from localdev.testing import load_event
+
+        data = copy.deepcopy(load_event(name, events=self.events))
+        if row_id is not None:
+            path = data["rawPath"].rsplit("/", 1)[0] + f"/{row_id}"
+            data["rawPath"] = data["requestContext"]["http"]["path"] = path
+            data["pathParameters"] = {"id": str(row_id)}
+        if key is not None:
+            data["headers"]["idempotency-key"] = key
+        return data
+
+
+FIXTURE = App(
+    "notes (the kit's fixture app)",
+    "notes",
+    ROOT / "tests" / "kit" / "app" / "template.yaml",
+    "NotesApiFunction",
+    ROOT / "tests" / "kit" / "app" / "events",
+    ROOT / "tests" / "kit" / "app" / "migrations",
+    "INSERT INTO notes (title) VALUES ('bench') RETURNING id",
+)
+SAMPLE = App(
+    "todos (the sample app)",
+    "todos",
+    ROOT / "template.yaml",
+    "ApiFunction",
+    ROOT / "events",
+    ROOT / "migrations",
+    "INSERT INTO todos (owner, title) VALUES ('anonymous', 'bench') RETURNING id",
+)
+APPS = [app for app in (FIXTURE, SAMPLE) if app.present()]
 
 
 @dataclass(frozen=True)
@@ -107,7 +172,8 @@ def database_server() -> Iterator[Server]:
             tls=params.get("sslmode") not in (None, "disable", "allow", "prefer"),
             external=True,
         )
-        migrate(server.url(), ROOT / "migrations")
+        for app in APPS:
+            migrate(server.url(), app.migrations)
         yield server
         return
     folder = Path(tempfile.mkdtemp(prefix="neonkit-bench-"))
@@ -120,7 +186,8 @@ def database_server() -> Iterator[Server]:
             server = Server(
                 "127.0.0.1", front.port, pg.port, "postgres", ROLE, PASSWORD, True, False
             )
-            migrate(server.plain_url(), ROOT / "migrations")
+            for app in APPS:
+                migrate(server.plain_url(), app.migrations)
             yield server
     finally:
         pg.stop()
@@ -170,46 +237,23 @@ def quiet() -> Iterator[None]:
         sys.stdout = saved
 
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Event = dict[str, Any]
+Handler = Callable[[Event, Any], dict[str, Any]]
 
 
-def load_function(name: str = FUNCTION) -> Handler:
-    """The function's handler, imported as Lambda would, with the template's environment."""
-    from localdev.testing import global_environment, load_handler
-
-    os.environ.update(global_environment())
-    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = name
-    with quiet():
-        return load_handler(name)
-
-
-def context() -> Any:
+def context(function: str) -> Any:
     from localdev.testing import LambdaContext
 
-    return LambdaContext(function_name=FUNCTION)
-
-
-def event(name: str, *, todo_id: int | None = None, key: str | None = None) -> dict[str, Any]:
-    """An event from events/, aimed at another todo or carrying another Idempotency-Key."""
-    from localdev.testing import load_event
-
-    data = copy.deepcopy(load_event(name))
-    if todo_id is not None:
-        path = data["rawPath"].rsplit("/", 1)[0] + f"/{todo_id}"
-        data["rawPath"] = data["requestContext"]["http"]["path"] = path
-        data["pathParameters"] = {"id": str(todo_id)}
-    if key is not None:
-        data["headers"]["idempotency-key"] = key
-    return data
+    return LambdaContext(function_name=function)
 
 
 def new_key() -> str:
     return f"bench-{uuid.uuid4().hex}"
 
 
-def call(handler: Handler, data: dict[str, Any], *, expect: int | None = None) -> dict[str, Any]:
+def call(handler: Handler, data: Event, *, expect: int | None = None) -> dict[str, Any]:
     with quiet():
-        response = handler(data, context())
+        response = handler(data, _CONTEXT)
     if expect is not None and response["statusCode"] != expect:
         raise SystemExit(
             f"{data['routeKey']}: expected {expect}, got {response['statusCode']}: "
@@ -220,6 +264,9 @@ def call(handler: Handler, data: dict[str, Any], *, expect: int | None = None) -
 
 def body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+_CONTEXT = context("bench")
 
 
 class RecordingDatabase(Database):

@@ -1,8 +1,10 @@
 """The layer's size per architecture, built the way layer/Makefile builds it for `sam build`.
 
+    pip wheel --no-deps -w WHEELS kit/neonkit
     pip install --no-compile --only-binary=:all: --implementation cp --python-version 3.13
         --platform manylinux2014_<arch> --platform manylinux_2_28_<arch>
-        -r layer/requirements.txt -t DIR/python ;  cp -R layer/python/. DIR/python/
+        -r layer/requirements.txt WHEELS/neonkit-*.whl -t DIR/python
+    cp -R layer/python/. DIR/python/
 then __pycache__ removed and the folder zipped (deflate, as `sam build` zips). Lambda's
 limits: 50 MB zipped for a direct upload, 250 MB unzipped for a function and its layers.
 "With bytecode" adds the .pyc files that `compileall` makes (by the Python running this).
@@ -31,6 +33,14 @@ PYTHON_VERSION = "3.13"  # the template's runtime
 def measure() -> dict[str, Any]:
     results: dict[str, Any] = {"python_version": PYTHON_VERSION, "architectures": {}}
     with tempfile.TemporaryDirectory(prefix="neonkit-layer-") as tmp:
+        # neonkit from its own wheel, as the Makefile installs it (never from an index)
+        wheels = Path(tmp) / "wheels"
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+             "--no-deps", "-w", str(wheels), str(ROOT / "kit" / "neonkit")],
+            check=True,
+        )  # fmt: skip
+        neonkit_wheel = str(next(wheels.glob("neonkit-*.whl")))
         installs = {}
         for arch, platforms in PLATFORMS.items():  # both downloads at once
             target = Path(tmp) / arch / "python"
@@ -39,7 +49,8 @@ def measure() -> dict[str, Any]:
                 "--no-compile", "--only-binary=:all:", "--implementation", "cp",
                 "--python-version", PYTHON_VERSION,
                 *[arg for p in platforms for arg in ("--platform", p)],
-                "-r", str(ROOT / "layer" / "requirements.txt"), "-t", str(target),
+                "-r", str(ROOT / "layer" / "requirements.txt"), neonkit_wheel,
+                "-t", str(target),
             ]  # fmt: skip
             installs[arch] = (target, subprocess.Popen(argv, stderr=subprocess.PIPE, text=True))
         for arch, (target, process) in installs.items():

@@ -18,12 +18,12 @@ from typing import Any
 
 import psycopg
 from harness import (
+    SAMPLE,
+    App,
     Handler,
     RecordingDatabase,
     Server,
     call,
-    event,
-    load_function,
     new_key,
     p50,
     summary,
@@ -44,35 +44,32 @@ class Operation:
     status: int
 
 
-def operations(admin: psycopg.Connection[Any]) -> list[Operation]:
-    """The requests measured, with the events from events/."""
-
-    def insert() -> int:
-        row = admin.execute(
-            "INSERT INTO todos (owner, title) VALUES ('anonymous', 'bench') RETURNING id"
-        ).fetchone()
-        assert row is not None
-        return int(row[0])
-
-    seed, replay_key = insert(), new_key()
-    return [
-        Operation("get", lambda: event("todos_get_found", todo_id=seed), 200),
-        Operation("list", lambda: event("todos_list"), 200),
-        Operation("create", lambda: event("todos_create_created"), 201),
+def operations(app: App, admin: psycopg.Connection[Any]) -> list[Operation]:
+    """The requests measured, with the app's events (the fixture's, or the sample's)."""
+    name = app.resource
+    seed, replay_key = app.insert(admin), new_key()
+    ops = [
+        Operation("get", lambda: app.event(f"{name}_get_found", row_id=seed), 200),
+        Operation("list", lambda: app.event(f"{name}_list"), 200),
+        Operation("create", lambda: app.event(f"{name}_create_created"), 201),
         Operation(
             "create, Idempotency-Key",
-            lambda: event("todos_create_idempotent_created", key=new_key()),
+            lambda: app.event(f"{name}_create_idempotent_created", key=new_key()),
             201,
         ),
         Operation(
             "create, replayed key",
-            lambda: event("todos_create_idempotent_created", key=replay_key),
+            lambda: app.event(f"{name}_create_idempotent_created", key=replay_key),
             201,
         ),
-        Operation("batch create (3)", lambda: event("todos_batch_created"), 201),
-        Operation("update", lambda: event("todos_update_found", todo_id=seed), 200),
-        Operation("delete", lambda: event("todos_delete_found", todo_id=insert()), 204),
+        Operation("update", lambda: app.event(f"{name}_update_found", row_id=seed), 200),
+        Operation(
+            "delete", lambda: app.event(f"{name}_delete_found", row_id=app.insert(admin)), 204
+        ),
     ]
+    if app is SAMPLE:
+        ops.insert(5, Operation("batch create (3)", lambda: app.event("todos_batch_created"), 201))
+    return ops
 
 
 def settle(proxy: FaultProxy, keep: int = 0) -> None:
@@ -129,9 +126,10 @@ def begin_commit(conn: psycopg.Connection[Any], statements: list[tuple[Any, Any]
 # -- 1. round trips ------------------------------------------------------------------------
 
 
-def count(server: Server, admin: psycopg.Connection[Any], handler: Handler) -> dict[str, Any]:
+def count(server: Server, admin: psycopg.Connection[Any], app: App) -> dict[str, Any]:
     """Flights per request: the kit warm, after an idle gap, cold; and the baselines."""
-    ops = operations(admin)
+    handler = app.load()
+    ops = operations(app, admin)
     rows: list[dict[str, Any]] = []
     recorded: dict[str, list[tuple[Any, Any]]] = {}
     with FaultProxy(server.host, server.port, name="bench") as proxy:
@@ -263,12 +261,13 @@ def _cold_requests(
 # -- 2. latency ---------------------------------------------------------------------------
 
 
-def latency(server: Server, admin: psycopg.Connection[Any], handler: Handler) -> dict[str, Any]:
+def latency(server: Server, admin: psycopg.Connection[Any], app: App) -> dict[str, Any]:
     """p50 per request with 5 ms added each way, against the kit's own time without it.
 
     The requests take turns round by round, so that a noisy moment on the machine spreads
     over all of them instead of spoiling one."""
-    ops = operations(admin)
+    handler = app.load()
+    ops = operations(app, admin)
     with FaultProxy(server.host, server.port, name="latency") as proxy:
         url = server.neon_url(port=proxy.port)
         guide_url = server.guide_url(port=proxy.port)
@@ -378,7 +377,3 @@ def _cold_latency(
     finally:
         proxy.latency(0)
     return rows
-
-
-def handler_and_admin(server: Server) -> tuple[Handler, psycopg.Connection[Any]]:
-    return load_function(), psycopg.connect(server.plain_url(), autocommit=True)

@@ -7,8 +7,8 @@
                    escaped by libpq into the text), and server-side prepared statements
                    (Settings(prepare=True): named after the 5th run, direct endpoint only)
 
-For a warm get (one row by key) and a 50-row page, through neonkit's `db` with the sample's
-own repository functions, without and with 5 ms added each way. Each implementation runs in
+For a warm get (one row by key) and a 50-row page of the kit's fixture app's notes, through
+neonkit's `db` and the builder, without and with 5 ms added each way. Each implementation runs in
 its own process (PSYCOPG_IMPL is read at import). TLS (sslmode=require) in both.
 
     python bench/tips.py SPEC_JSON RESULT_FILE      (one implementation; run.py starts it)
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from harness import Server, p50, summary, timed
-from neonkit import Database, Settings, using
+from harness import FIXTURE, Server, p50, summary, timed
+from neonkit import Database, Settings, db, table, using
 
 from tests.kit.support.proxy import FaultProxy
 
@@ -38,14 +38,16 @@ MODES: dict[str, dict[str, Any]] = {
 }
 
 
-def measure(server: Server, seed_id: int) -> dict[str, Any]:
+def measure(server: Server, admin: psycopg.Connection[Any]) -> dict[str, Any]:
     """Both implementations, each in a child process."""
     results: dict[str, Any] = {}
+    for _ in range(50):  # a full page of notes, whatever ran before
+        FIXTURE.insert(admin)
     spec = {
         "host": server.host,
         "port": server.port,
         "url": server.guide_url(),
-        "seed_id": seed_id,
+        "seed_id": FIXTURE.insert(admin),
     }
     for impl in ("c", "python"):
         env = {**os.environ, "PSYCOPG_IMPL": "binary" if impl == "c" else "python"}
@@ -62,13 +64,10 @@ def measure(server: Server, seed_id: int) -> dict[str, Any]:
 
 
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
-    from todos import repository
-    from todos.resource import Todo
-
-    page = Todo.Query.parse({"limit": "49"})  # 49 + 1 rows
+    notes = table("notes").select("id", "title", "body", "created_at")
     ops = {
-        "get (1 row)": lambda: repository.get(spec["seed_id"]),
-        "list (50 rows)": lambda: repository.page(page),
+        "get (1 row)": lambda: db.one(notes.where("id", spec["seed_id"])),
+        "list (50 rows)": lambda: db.all(notes.order_by("id").limit(50)),
     }
     result: dict[str, Any] = {
         "impl": psycopg.pq.__impl__,

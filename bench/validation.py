@@ -18,9 +18,9 @@ Candidates:
                    validation on, and pydantic models (the per-request figure is pydantic's
                    own, without Powertools' middleware: a lower bound)
   fastjsonschema   the same JSON Schema compiled to Python at INIT, json.loads, a row by hand
-And the API handler's import against `import psycopg` (CPU time), each in a fresh process
-(with this checkout's bytecode; bench/cold_start.py measures the layer as `sam build` lays it
-out, on wall time).
+And the API handler's import against `import psycopg` (CPU time), each in a fresh process,
+as a figure only: this checkout's packages are not the layer's (bench/cold_start.py measures
+the layer as Lambda loads it, and holds the target).
 """
 
 from __future__ import annotations
@@ -231,7 +231,6 @@ def handler_import(samples: int) -> dict[str, Any]:
         "psycopg_ms": round(base * 1000, 1),
         "handler_ms": round(handler * 1000, 1),
         "ratio": round(handler / base, 2),
-        "target_ratio": 1.3,
     }
 
 
@@ -253,7 +252,7 @@ def render(result: dict[str, Any]) -> str:
     h = result["handler_import"]
     lines.append(
         f"\n  API handler import {h['handler_ms']} ms / import psycopg {h['psycopg_ms']} ms"
-        f" = {h['ratio']}x (target <= {h['target_ratio']}x)"
+        f" = {h['ratio']}x (this checkout; cold_start measures the layer)"
     )
     return "\n".join(lines)
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import io
 import json
+import logging
+import uuid
 from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from localdev.testing import LambdaContext
 from neonkit import (
     BadRequestError,
     ConflictError,
     ConnectError,
     ConnectionLostError,
+    Database,
     DatabaseError,
     ForeignKeyError,
     InvalidDataError,
@@ -22,8 +28,10 @@ from neonkit import (
     PayloadTooLargeError,
     QueryTimeoutError,
     RequestError,
+    Settings,
     ValidationError,
     http,
+    using,
 )
 
 
@@ -122,3 +130,70 @@ def test_a_route_is_recorded_with_what_it_can_answer() -> None:
     openapi = next(op for op in api.operations if op.path == "/openapi.json")
     assert openapi.public
     assert openapi.statuses() == [200]
+
+
+def logged(level: str) -> tuple[Logger, io.StringIO]:
+    """A Powertools Logger as the kit's apps make it, writing to a buffer. (Powertools keeps
+    the first handler of a service name: each call takes a new name.)"""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    name = f"test-{uuid.uuid4().hex}"
+    return Logger(service=name, level=level, logger_handler=handler, **http.LOGGER_JSON), out
+
+
+def test_logger_json_writes_lines_a_log_reader_parses() -> None:
+    logger, out = logged("INFO")
+    when = dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.UTC)
+    # WHEN lines carry extra keys (one of a type JSON does not know), a message that is JSON
+    # text, a client's lone surrogate
+    logger.info("request", extra={"status": 200, "at": when, "error": KeyError("x")})
+    logger.info('{"event": "paid", "cents": 1250}')
+    logger.info("echo", extra={"path": "/notes/\ud800"})
+    # THEN each line is JSON that is valid UTF-8, the values as a reader expects them
+    lines = [json.loads(line) for line in out.getvalue().encode("utf-8").splitlines()]
+    assert (lines[0]["message"], lines[0]["status"]) == ("request", 200)
+    assert lines[0]["at"] == "2026-11-30T09:30:00Z"
+    assert lines[0]["error"] == "'x'"  # str(), as Powertools' own encoder writes it
+    assert lines[1]["message"] == {"event": "paid", "cents": 1250}
+    assert lines[2]["path"] == "/notes/\ud800"
+
+
+def notes_event(path: str) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"host": "example.com"},
+        "requestContext": {
+            "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1", "sourceIp": "1.2.3.4"},
+            "requestId": "abc",
+            "stage": "$default",
+        },
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.mark.parametrize(("level", "lines"), [("INFO", 1), ("WARNING", 0)])
+def test_the_request_line_is_written_at_info_only(level: str, lines: int) -> None:
+    # GIVEN an API whose logger writes INFO, or only WARNING and above
+    logger, out = logged(level)
+    app = APIGatewayHttpResolver()
+    api = http.Api(app, logger, title="T", version="1")
+
+    @api.get("/things/{id}", summary="Get a thing", responses={200: None}, database=False)
+    def get_thing(id: str) -> Any:
+        return http.json_response(200, {"id": id})
+
+    url = "postgresql://nobody@127.0.0.1:1/none"  # never connected: no statement runs
+    with using(Database(url, settings=Settings(url=url))):
+        response = app.resolve(notes_event("/things/7"), LambdaContext())
+    # WHEN a request is served, THEN its line is there at INFO, with what happened
+    assert response["statusCode"] == 200
+    written = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(written) == lines
+    if written:
+        line = written[0]
+        assert (line["message"], line["method"], line["path"]) == ("request", "GET", "/things/7")
+        assert line["status"] == 200
+        assert line["duration_ms"] >= 0

@@ -203,7 +203,7 @@ class Database:
             conn = self._live().current
             if conn is None or self._transaction is not None:
                 return False
-            if conn.info.transaction_status == TransactionStatus.IDLE:
+            if conn.pgconn.transaction_status == TransactionStatus.IDLE:
                 return False
             logger.warning("a transaction was left open; rolling it back")
             self._live().leave_idle(conn)

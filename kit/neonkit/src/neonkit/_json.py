@@ -17,6 +17,8 @@ from .errors import BadRequestError
 MAX_DEPTH = 32  # request bodies nest a few levels; deeper is an attack or a mistake
 
 _encoder = msgspec.json.Encoder()
+_log_encoder = msgspec.json.Encoder(enc_hook=str)
+_log_decoder = msgspec.json.Decoder()
 
 
 def loads(data: bytes) -> Any:
@@ -72,6 +74,21 @@ def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), default=str)
     except TypeError:  # a type msgspec does not know (a Decimal subclass, a custom object)
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def log_line(record: Any) -> str:
+    """A log record as JSON: what JSON has no type for is written as its str(), as Powertools'
+    own encoder does; valid UTF-8 whatever the record holds."""
+    try:
+        return _log_encoder.encode(record).decode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the client: escape it, \ud800
+        return json.dumps(record, separators=(",", ":"), default=str)
+
+
+def log_message(text: str) -> Any:
+    """The JSON value of a log message, or ValueError if it is not JSON (then it is logged as
+    the text it is)."""
+    return _log_decoder.decode(text)
 
 
 def shown(text: str, limit: int = 100) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JSON",
+    "LOGGER_JSON",
     "Api",
     "Documented",
     "ErrorResponse",
@@ -63,6 +65,14 @@ DEFAULT_MAX_BODY = 256 * 1024  # a batch of 100 full rows fits; API Gateway allo
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
 _PATH_VARIABLE = re.compile(r"\{(\w+)\}")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+# Logger(**LOGGER_JSON): Powertools' log lines written and read with msgspec, about a fifth
+# cheaper a line than with the json module (bench/request.py), and valid UTF-8 whatever they
+# hold; a message that is JSON text is still logged as the value it holds.
+LOGGER_JSON: dict[str, Any] = {
+    "json_serializer": _json.log_line,
+    "json_deserializer": _json.log_message,
+}
 
 # -- errors -------------------------------------------------------------------------------
 
@@ -340,16 +350,17 @@ def install(app: ApiGatewayResolver, logger: Logger) -> None:
             raise
         finally:
             db.ensure_idle()
-            event = app.current_event
-            logger.info(
-                "request",
-                extra={
-                    "method": event.http_method,
-                    "path": event.path,
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            if logger.log_level <= logging.INFO:  # build no line that would not be written
+                event = app.current_event
+                logger.info(
+                    "request",
+                    extra={
+                        "method": event.http_method,
+                        "path": event.path,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
 
     app.use(middlewares=[end_request])
 

@@ -101,20 +101,22 @@ def condition(conjunction: LiteralString, negated: bool, left: Any, op: str, val
                 f"column {show(name)}: operator {op!r} cannot compare with None; write "
                 f"where(column, None) for IS NULL or where(column, '!=', None) for IS NOT NULL"
             )
-    if op in ("IS", "IS NOT"):
-        raise QueryBuildError(
-            f"column {show(name)}: 'is' and 'is not' compare with None, True or False, got "
-            f"{show(value)}"
-        )
-    if op in ("= ANY", "<> ALL") and isinstance(value, _LISTS) and not value:
-        # Nothing is in an empty list. (ANY('{}') fails on an array column: no text[][].)
-        return RawCondition(conjunction, negated, Raw("TRUE" if op == "<> ALL" else "FALSE", ()))
-    if op in ("= ANY", "<> ALL"):
-        operand = _listed(value, name)
-    elif op in ("BETWEEN", "NOT BETWEEN"):
-        operand = _bounds(value, name)
-    else:
-        operand = _operand(value, name)
+    match op:
+        case "IS" | "IS NOT":
+            raise QueryBuildError(
+                f"column {show(name)}: 'is' and 'is not' compare with None, True or False, "
+                f"got {show(value)}"
+            )
+        case "= ANY" | "<> ALL":
+            if isinstance(value, _LISTS) and not value:
+                # Nothing is in an empty list. (ANY('{}') fails on an array column: no text[][].)
+                empty = Raw("TRUE" if op == "<> ALL" else "FALSE", ())
+                return RawCondition(conjunction, negated, empty)
+            operand = _listed(value, name)
+        case "BETWEEN" | "NOT BETWEEN":
+            operand = _bounds(value, name)
+        case _:
+            operand = _operand(value, name)
     return Condition(conjunction, negated, target, op, operand)
 
 

@@ -36,6 +36,8 @@ from ._statements import (
 )
 from ._values import bound
 
+_BINDS = (Raw, Alias)  # the terms that may hold raw(...) with values
+
 
 def shape(statement: Statement, params: list[Any]) -> Statement:
     """The statement's shape; its values are appended to `params`."""
@@ -59,32 +61,29 @@ def shape(statement: Statement, params: list[Any]) -> Statement:
 
 
 def _select(s: Select, params: list[Any]) -> Select:
-    # In the order of the SQL text (WITH, DISTINCT ON, columns, FROM, WHERE, GROUP BY...);
-    # clauses that are empty hold no value and stay as they are.
-    changes: dict[str, Any] = {}
-    if s.ctes:
-        changes["ctes"] = tuple([_cte(cte, params) for cte in s.ctes])
-    if s.distinct_on:
-        changes["distinct_on"] = _terms(s.distinct_on, params)
-    if s.columns:
-        changes["columns"] = _terms(s.columns, params)
-    if isinstance(s.table, Select | Union):
-        changes["table"] = shape(s.table, params)
-    if s.where:
-        changes["where"] = _clauses(s.where, params)
-    if s.after is not None:
-        changes["after"] = s.after._replace(values=tuple(_value(v, params) for v in s.after.values))
-    if s.group_by:
-        changes["group_by"] = _terms(s.group_by, params)
-    if s.having:
-        changes["having"] = _clauses(s.having, params)
-    if s.order_by:
-        changes["order_by"] = _orders(s.order_by, params)
-    if s.limit is not None:
-        changes["limit"] = _value(s.limit, params)
-    if s.offset is not None:
-        changes["offset"] = _value(s.offset, params)
-    return s._replace(**changes)
+    # In the order of the SQL text (WITH, DISTINCT ON, columns, FROM, WHERE, GROUP BY...), so
+    # that the values land in their placeholders' order; an empty clause holds no value.
+    ctes = tuple([_cte(cte, params) for cte in s.ctes]) if s.ctes else ()
+    distinct_on = _terms(s.distinct_on, params) if s.distinct_on else ()
+    columns = _terms(s.columns, params)
+    table = s.table
+    if isinstance(table, Select):  # a subquery
+        table = _select(table, params)
+    elif isinstance(table, Union):
+        table = _union(table, params)
+    where = _clauses(s.where, params) if s.where else ()
+    after = s.after
+    if after is not None:
+        after = after._replace(values=tuple([_value(v, params) for v in after.values]))
+    group_by = _terms(s.group_by, params) if s.group_by else ()
+    having = _clauses(s.having, params) if s.having else ()
+    order_by = _orders(s.order_by, params)
+    limit = None if s.limit is None else _value(s.limit, params)
+    offset = None if s.offset is None else _value(s.offset, params)
+    return Select(
+        ctes, table, s.alias, columns, s.distinct, distinct_on, s.joins, where, after, group_by,
+        having, order_by, limit, offset, s.lock,
+    )  # fmt: skip
 
 
 def _union(u: Union, params: list[Any]) -> Union:
@@ -149,7 +148,7 @@ def _raw(raw: Raw, params: list[Any]) -> Raw:
 
 def _terms(terms: tuple[Any, ...], params: list[Any]) -> tuple[Any, ...]:
     for term in terms:
-        if isinstance(term, Raw | Alias):  # only raw(...) fragments bind values
+        if isinstance(term, _BINDS):  # only raw(...) fragments bind values
             return tuple([_term(t, params) for t in terms])
     return terms
 
@@ -180,14 +179,14 @@ def _order(order: Order, params: list[Any]) -> Order:
 
 
 def _clauses(clauses: tuple[Clause, ...], params: list[Any]) -> tuple[Clause, ...]:
-    return tuple([_clause(c, params) for c in clauses]) if clauses else clauses
+    return tuple([_clause(c, params) for c in clauses])
 
 
 def _clause(clause: Clause, params: list[Any]) -> Clause:
     match clause:
-        case Condition(value=None):
-            return clause
         case Condition():
+            if clause.value is None:  # IS NULL, IS TRUE...: nothing to bind
+                return clause
             operand: Operand | None = _value(clause.value, params)
             return Condition(
                 clause.conjunction, clause.negated, clause.left, clause.operator, operand

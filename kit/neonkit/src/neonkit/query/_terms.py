@@ -60,9 +60,11 @@ def ref(name: str) -> Ref:
 def terms(columns: tuple[Any, ...], aliases: Mapping[str, Any], method: str) -> tuple[Term, ...]:
     """select("id", "todos.*", raw("now()"), alias("b", "bb"), n=raw("count(*)"))."""
     what = f"{method}() column"
-    recorded = [_term(c, what) for c in columns]
-    recorded += [_alias(term, name, method, f"{method}() alias") for name, term in aliases.items()]
-    return tuple(recorded)
+    recorded = tuple([_term(c, what) for c in columns])
+    if aliases:
+        alias_what = f"{method}() alias"
+        recorded += tuple([_alias(t, name, method, alias_what) for name, t in aliases.items()])
+    return recorded
 
 
 def expression(term: Any, what: str) -> Expression:
@@ -88,6 +90,8 @@ def order(term: Any, direction: Any, nulls: Any, method: str = "order_by") -> Or
 
 def _term(term: Any, what: str) -> Term:
     match term:
+        case str():  # the usual case first
+            return column(term, star=True, what=what)
         case Raw() | Alias() | JsonPath():
             return term
         case _:

@@ -82,6 +82,8 @@ def frozen(obj: Any, name: Any, what: str = "column") -> Any:
 
 def bound(value: Any) -> Any:
     """A recorded value as psycopg receives it: tuples as lists, JSON as a fresh copy."""
+    if type(value) in _PLAIN or type(value) is str:  # most values: nothing to copy
+        return value
     match value:
         case tuple():
             return [bound(item) for item in value]
