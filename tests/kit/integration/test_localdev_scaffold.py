@@ -138,7 +138,8 @@ def app_role_url(admin_url: str) -> Iterator[str]:
     as the functions' role should be: the one that runs the migrations and the requests."""
     with scratch_database(admin_url) as url, psycopg.connect(url, autocommit=True) as admin:
         admin.execute("DROP ROLE IF EXISTS scaffold_app")
-        admin.execute("CREATE ROLE scaffold_app LOGIN NOSUPERUSER NOBYPASSRLS")
+        # CREATEROLE as Neon's owner role has it: the migration creates app_runtime if missing
+        admin.execute("CREATE ROLE scaffold_app LOGIN NOSUPERUSER NOBYPASSRLS CREATEROLE")
         admin.execute("ALTER SCHEMA public OWNER TO scaffold_app")
         yield psycopg.conninfo.make_conninfo(url, user="scaffold_app")
         admin.execute(sql.SQL("REASSIGN OWNED BY scaffold_app TO CURRENT_USER"))

@@ -147,12 +147,28 @@ def test_owner_scoped_resources_get_row_level_security(project: Path) -> None:
     )
 
 
-def test_owner_scoping_follows_the_kits_switch_by_default(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+def test_rows_belong_to_their_caller_where_the_api_runs_requests_as_the_caller(
+    project: Path,
 ) -> None:
-    monkeypatch.setattr(_scaffold, "OWNER_SCOPED", True)
+    app = project / "functions/api/app.py"
+    assert "auth.install(" not in app.read_text()
+    add_resource(project / "template.yaml", "boxes", ["label:str"])
+    assert "ROW LEVEL SECURITY" not in (project / "migrations/0002_create_boxes.sql").read_text()
+    app.write_text(
+        app.read_text().replace("add_routes(api)\n", "auth.install(api)\nadd_routes(api)\n")
+    )
     add_resource(project / "template.yaml", "chores", ["title:str"])
-    assert "ROW LEVEL SECURITY" in (project / "migrations/0002_create_chores.sql").read_text()
+    assert "ROW LEVEL SECURITY" in (project / "migrations/0003_create_chores.sql").read_text()
+
+
+@pytest.mark.parametrize("owner", [True, False])
+def test_every_table_is_granted_to_the_functions_role(project: Path, owner: bool) -> None:
+    add(project, "chores", ["title:str"], owner=owner)
+    migration = (project / "migrations/0002_create_chores.sql").read_text()
+    assert "CREATE ROLE app_runtime NOLOGIN;" in migration  # if no earlier migration did
+    assert migration.rstrip().endswith(
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON chores TO app_runtime;"
+    )
 
 
 def test_routes_are_added_in_order_among_the_others(project: Path) -> None:

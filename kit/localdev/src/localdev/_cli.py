@@ -446,8 +446,8 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     scaffold.add_argument(
         "--owner", action=argparse.BooleanOptionalAction, default=None,
-        help="rows belong to the caller: an owner column and row-level security "
-        "(default: the kit's OWNER_SCOPED)",
+        help="rows belong to the caller: an owner column and row-level security (default: "
+        "where the API runs each request as its caller, its module calling auth.install)",
     )  # fmt: skip
     scaffold.add_argument("-t", "--template", default="template.yaml", help="default: %(default)s")
     scaffold.set_defaults(run=resource)

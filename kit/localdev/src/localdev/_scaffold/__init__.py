@@ -22,6 +22,7 @@ import subprocess
 import sys
 import types
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -33,12 +34,7 @@ from ._render import Layout, render
 from ._samples import samples
 from ._spec import ScaffoldError, Spec, parse
 
-__all__ = ["OWNER_SCOPED", "Added", "ScaffoldError", "add_resource"]
-
-# The one switch for rows that belong to a user (an `owner` column, row-level security, keys
-# per owner). On once the API runs each request under `db.as_user(...)`, else the column's
-# default (the caller's identity) is null and no insert passes.
-OWNER_SCOPED = False
+__all__ = ["Added", "ScaffoldError", "add_resource"]
 
 _MIGRATION_NUMBER = re.compile(r"^(\d+)[_-]")
 
@@ -57,11 +53,16 @@ def add_resource(
     *,
     owner: bool | None = None,
 ) -> Added:
-    """Add the resource `name` with `fields` (`budget:int?`...) to the template's app."""
+    """Add the resource `name` with `fields` (`budget:int?`...) to the template's app. Its
+    rows belong to their caller (`owner`) by default where the API runs each request as its
+    caller."""
     template = Template.load(template_path)
     root = template.root
-    spec = parse(name, fields, owner=OWNER_SCOPED if owner is None else owner, project=root)
+    spec = parse(name, fields, project=root)
     function, router = _api_function(template, spec.name)
+    if owner is None:
+        owner = runs_as_caller(function)
+    spec = replace(spec, owner=owner)
     layout = Layout(root, function.code_dir, _layer_dir(function, root), _migrations_dir(root))
     registry = layout.routes_dir / "__init__.py"
     _check_free(spec, layout, registry)
@@ -87,6 +88,13 @@ def _api_function(template: Template, name: str) -> tuple[Function, Router]:
             "function a catch-all route (Path: /{proxy+}, Method: ANY)"
         )
     return template.function(match.route.function_id), router
+
+
+def runs_as_caller(function: Function) -> bool:
+    """Whether the function runs each request as its caller (its module calls neonkit's
+    `auth.install`): only then has a new row an owner, the caller's identity."""
+    module = function.code_dir / (function.handler.rpartition(".")[0].replace(".", "/") + ".py")
+    return module.is_file() and "auth.install(" in module.read_text(encoding="utf-8")
 
 
 def _layer_dir(function: Function, root: Path) -> Path:

@@ -71,7 +71,8 @@ def _values(spec: Spec) -> dict[str, Any]:
 def _migration(spec: Spec, values: dict[str, Any]) -> str:
     columns: list[tuple[str, str]] = [("id", "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY")]
     if spec.owner:
-        columns.append(("owner", "text NOT NULL DEFAULT current_setting('neonkit.user_id', true)"))
+        owner = "text NOT NULL DEFAULT current_setting('neonkit.user_id', true) CHECK (owner <> '')"
+        columns.append(("owner", owner))
     for f in spec.fields:
         columns.append((f.name, _column(f)))
     columns += [
@@ -87,7 +88,7 @@ def _migration(spec: Spec, values: dict[str, Any]) -> str:
     first = next((f for f in spec.fields if f.filters), spec.fields[0]).name
     index = "owner, created_at, id" if spec.owner else "created_at, id"
     filled = {**values, "columns": ",\n".join(lines), "first_field": first, "index_columns": index}
-    return _fill("migration.sql", filled, ["owner"] if spec.owner else [])
+    return _fill("migration.sql", filled, ["owner", "grant"] if spec.owner else ["grant"])
 
 
 def _column(f: SpecField) -> str:

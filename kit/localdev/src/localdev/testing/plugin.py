@@ -1,6 +1,10 @@
 """The pytest plugin (registered by the package): one PostgreSQL per run (embedded unless
 TEST_DATABASE_URL), a database per run, PgBouncer, and the project's migrations.
 
+`db` logs in as the server's superuser (the migrations' owner: it sees every row); `app_db`
+as `app_runtime`, the role the migrations grant the app's rows to and the functions log in
+as once deployed, which row-level security binds.
+
 Every test that uses `database_url` (and so `db`) runs twice: against PostgreSQL directly
 (`[postgres]`) and through PgBouncer in transaction mode (`[pgbouncer]`), as Neon's `-pooler`
 endpoint does; there `settings.pooled` is True. `direct_url` always bypasses the pooler.
@@ -8,15 +12,19 @@ endpoint does; there `settings.pooled` is True. `direct_url` always bypasses the
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 from neonkit import Database, Settings, using
+from psycopg import sql
 
 from ._pgbouncer import PgBouncer, require_pgbouncer
 from ._postgres import postgres_server, scratch_database
 from ._project import project_root, set_project_root
+
+APP_ROLE = "app_runtime"  # the functions' role: `make dev` and deployed functions log in as it
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,3 +112,44 @@ def migrated(direct_url: str) -> str:
 
     migrate(direct_url, project_root() / "migrations")
     return direct_url
+
+
+@pytest.fixture(scope="session")
+def app_direct_url(migrated: str) -> str:
+    """This run's database as the functions' role, straight to PostgreSQL. (Migrations create
+    the role NOLOGIN; a team gives it a password once, as done here.)"""
+    password = secrets.token_hex(16)
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        if conn.execute("SELECT FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone() is None:
+            pytest.fail(f"no role {APP_ROLE}: a migration creates it and grants it the app's rows")
+        conn.execute(
+            sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(APP_ROLE), sql.Literal(password)
+            )
+        )
+    return psycopg.conninfo.make_conninfo(migrated, user=APP_ROLE, password=password)
+
+
+@pytest.fixture(scope="session")
+def app_pgbouncer(app_direct_url: str) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode logging in upstream as the functions' role."""
+    with PgBouncer(app_direct_url, binary=require_pgbouncer()) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture(scope="session")
+def app_url(database_kind: str, app_direct_url: str, request: pytest.FixtureRequest) -> str:
+    """The functions' database URL, reached like `database_url` (directly or via PgBouncer)."""
+    if database_kind == "pgbouncer":
+        bouncer: PgBouncer = request.getfixturevalue("app_pgbouncer")
+        return bouncer.url
+    return app_direct_url
+
+
+@pytest.fixture
+def app_db(app_url: str, settings: Settings) -> Iterator[Database]:
+    """The functions' Database (as `app_runtime`), installed as `neonkit.db` for the test."""
+    database = Database(app_url, settings=settings)
+    with using(database):
+        yield database
+    database.close()
