@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from ._connector import Connector
 from ._dsn import DatabaseUrl
@@ -156,7 +157,9 @@ def _apply_one(
         raise MigrationError(f"{m.name} failed: {_describe(exc, m.sql)}") from None
     duration_ms = int((time.monotonic() - started) * 1000)
     conn.execute(
-        f"INSERT INTO {TABLE} (name, checksum, duration_ms) VALUES (%s, %s, %s)",
+        sql.SQL("INSERT INTO {} (name, checksum, duration_ms) VALUES (%s, %s, %s)").format(
+            sql.Identifier(TABLE)
+        ),
         [m.name, m.checksum, duration_ms],
     )
     logger.info("applied %s in %d ms", m.name, duration_ms)
@@ -180,7 +183,8 @@ def _recorded(conn: psycopg.Connection[dict[str, Any]]) -> dict[str, dict[str, A
     with conn.transaction():
         _lock(conn)  # creating the table races too
         conn.execute(_CREATE_TABLE)
-    rows = conn.execute(f"SELECT name, checksum, applied_at FROM {TABLE}").fetchall()
+    applied = sql.SQL("SELECT name, checksum, applied_at FROM {}").format(sql.Identifier(TABLE))
+    rows = conn.execute(applied).fetchall()
     return {str(row["name"]): row for row in rows}
 
 
