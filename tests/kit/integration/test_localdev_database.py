@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from localdev import _database
 from localdev._database import LocalDatabase
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -175,3 +177,30 @@ def test_db_role_runs_the_functions_as_that_role(project: Path) -> None:
                        stdin="{}")  # fmt: skip
     assert missing.returncode == 2
     assert "--db-role nobody: no such role" in missing.stderr
+
+
+def test_a_port_taken_between_the_check_and_the_start_is_chosen_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN another server listening on the port the project kept, taken after the check ran
+    # (two projects starting at once): the first check is told the port is free
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    db = LocalDatabase(project)
+    db.port_file.parent.mkdir(parents=True, exist_ok=True)
+    db.port_file.write_text(f"{port}\n")
+    checks = iter([True])
+    real = _database._port_is_free
+    monkeypatch.setattr(_database, "_port_is_free", lambda p: next(checks, None) or real(p))
+    try:
+        # WHEN the project's server starts
+        assert db.start()
+        # THEN it runs on another port, kept for next time
+        assert db.server().port != port
+        assert int(db.port_file.read_text()) == db.server().port
+        assert db.is_running()
+    finally:
+        taken.close()
+        db.stop()

@@ -117,7 +117,14 @@ class LocalDatabase:
         if not _port_is_free(server.port):  # taken since we chose it: choose again
             self.port_file.unlink(missing_ok=True)
             server = self.server()
-        _call(server.start)
+        try:
+            server.start()
+        except EmbeddedPostgresError as exc:
+            if _port_is_free(server.port):
+                raise SetupError(str(exc)) from None
+            # another server took the port between the check and the start: choose again, once
+            self.port_file.unlink(missing_ok=True)
+            _call(self.server().start)
         return True
 
     def stop(self) -> None:
