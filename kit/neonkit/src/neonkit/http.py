@@ -20,12 +20,13 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
 from . import _json
 from ._current import db
+from ._routes import JSON, PATH_VARIABLE, Documented, Operation
 from .errors import (
     BadRequestError,
     ConflictError,
@@ -60,10 +61,8 @@ __all__ = [
     "request_body",
 ]
 
-JSON = "application/json"
 DEFAULT_MAX_BODY = 256 * 1024  # a batch of 100 full rows fits; API Gateway allows 10 MB
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
-_PATH_VARIABLE = re.compile(r"\{(\w+)\}")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 # Logger(**LOGGER_JSON): Powertools' log lines written and read with msgspec, about a fifth
@@ -185,45 +184,6 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 # -- routes that document themselves ------------------------------------------------------
 
 
-class Documented(Protocol):
-    """Anything a route can name as its body or answer: a resource, one of its shapes
-    (`Todo.New`, `Todo.Page`...), or a `neonkit.resources.Schema` written by hand."""
-
-    def schema_ref(self) -> dict[str, Any]: ...
-
-    def schema_components(self) -> dict[str, dict[str, Any]]: ...
-
-
-class Operation(NamedTuple):
-    """One route as OpenAPI describes it; `neonkit.openapi` turns these into the document."""
-
-    method: str  # upper case
-    path: str  # OpenAPI's form: /todos/{id}
-    summary: str
-    responses: Mapping[int, Documented | None]
-    body: Documented | None = None
-    query: ListQueryShape | None = None
-    parameters: Sequence[Mapping[str, Any]] = ()
-    errors: Sequence[int] = ()
-    database: bool = True  # may answer 503 when the database is unavailable
-    public: bool = False  # needs no caller identity (health, the OpenAPI document)
-    description: str | None = None
-    tags: Sequence[str] = ()
-    resource: type[Resource] | None = None  # whose `id` is in the path, if no answer names it
-    operation_id: str | None = None  # the route function's name
-
-    def statuses(self) -> list[int]:
-        """Every status this route can answer, from what it declares and what it takes."""
-        found = set(self.responses) | set(self.errors)
-        if self.body is not None:
-            found |= {400, 413, 422}
-        if self.query is not None or "{" in self.path:
-            found.add(422)
-        if self.database:
-            found.add(503)
-        return sorted(found)
-
-
 class Api:
     """The resolver with the kit's error handling, and the record of its documented routes."""
 
@@ -277,7 +237,7 @@ class Api:
             method.upper(), path, summary, dict(responses), body, query, tuple(parameters),
             tuple(errors), database, public, description, tuple(tags), resource,
         )  # fmt: skip
-        register = self.app.route(_PATH_VARIABLE.sub(r"<\1>", path), operation.method)
+        register = self.app.route(PATH_VARIABLE.sub(r"<\1>", path), operation.method)
 
         def record(func: Handler) -> Handler:
             self.operations.append(operation._replace(operation_id=func.__name__))
