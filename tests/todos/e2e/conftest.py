@@ -1,6 +1,6 @@
 """End-to-end fixtures: a deployed stack, found by name in AWS_SAM_STACK_NAME.
 
-    AWS_SAM_STACK_NAME=neonkit-pr-42 python -m pytest tests/e2e
+    AWS_SAM_STACK_NAME=neonkit-pr-42 python -m pytest tests/todos/e2e
 
 The stack's Outputs (ApiUrl, ImportQueueUrl, function names) come from CloudFormation's
 DescribeStacks with the caller's AWS credentials; the API is called over HTTPS. Without

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typing
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import msgspec
 
@@ -20,12 +20,41 @@ from ._fields import JSON_VALUE, JSON_VALUE_SCHEMA, Field, Problem, describe_val
 from .errors import ValidationError
 
 if TYPE_CHECKING:
-    from ._listing import ListQuery
-    from .resources import Resource
+    from ._listing import ListQuery, ListQueryShape
 
-__all__ = ["BatchShape", "Body", "ChangesShape", "NewShape", "PageShape", "with_json_value"]
+__all__ = [
+    "BatchShape",
+    "Body",
+    "ChangesShape",
+    "NewShape",
+    "Owner",
+    "PageShape",
+    "with_json_value",
+]
 
 SCHEMAS = "#/components/schemas/"
+
+
+class Owner(Protocol):
+    """What a shape reads of its resource: a `neonkit.resources.Resource` class. A protocol,
+    so that this module needs nothing of `neonkit.resources`, which builds the shapes."""
+
+    @property
+    def schema_name(self) -> str: ...
+
+    @property
+    def fields(self) -> dict[str, Field]: ...
+
+    @property
+    def max_batch(self) -> int: ...
+
+    @property
+    def New(self) -> NewShape: ...
+
+    @property
+    def Query(self) -> ListQueryShape: ...
+
+    def schema_ref(self) -> dict[str, Any]: ...
 
 
 class Body:
@@ -33,7 +62,7 @@ class Body:
 
     suffix: ClassVar[str]
 
-    def __init__(self, resource: type[Resource]) -> None:
+    def __init__(self, resource: Owner) -> None:
         self.resource = resource
         self.name = resource.schema_name + self.suffix
 
@@ -225,7 +254,7 @@ class ChangesShape(Body):
 class PageShape:
     """`{"items": [...], "next": cursor or null}`: one page of a keyset list."""
 
-    def __init__(self, resource: type[Resource]) -> None:
+    def __init__(self, resource: Owner) -> None:
         self.resource = resource
         self.name = resource.schema_name + "Page"
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._current import db
+from ._routes import PATH_VARIABLE
 from ._settings import Settings
 from .errors import UnauthorizedError
 
@@ -79,6 +80,4 @@ def install(api: Api) -> None:
 
 
 def _resolver_path(path: str) -> str:
-    from .http import _PATH_VARIABLE
-
-    return _PATH_VARIABLE.sub(r"<\1>", path)
+    return PATH_VARIABLE.sub(r"<\1>", path)

@@ -43,10 +43,8 @@ class QueryBuildError(NeonKitError, ValueError):
 
 
 class RequestError(NeonKitError):
-    """A client error with an HTTP status and optional details for the response body."""
-
-    status = 400
-    code = "bad_request"
+    """A client error, with optional details for the response body; `neonkit.http` maps each
+    class to its status and `error` code."""
 
     def __init__(self, message: str, *, details: Sequence[Mapping[str, Any]] = ()) -> None:
         super().__init__(message)
@@ -55,30 +53,23 @@ class RequestError(NeonKitError):
 
 
 class BadRequestError(RequestError):
-    status = 400
-    code = "bad_request"
+    """A malformed body or parameter."""
 
 
 class UnauthorizedError(RequestError):
     """No verified caller on a route that needs one (the gateway's authorizer did not run)."""
 
-    status = 401
-    code = "unauthorized"
-
 
 class NotFoundError(RequestError):
-    status = 404
-    code = "not_found"
+    """No such resource."""
 
 
 class PayloadTooLargeError(RequestError):
-    status = 413
-    code = "payload_too_large"
+    """A body over the limit."""
 
 
 class ValidationError(RequestError):
-    status = 422
-    code = "validation_failed"
+    """A well-formed request with invalid fields; `details` names each of them."""
 
 
 class DatabaseError(NeonKitError):

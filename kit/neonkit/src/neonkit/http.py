@@ -20,24 +20,15 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
 from . import _json
 from ._current import db
-from .errors import (
-    BadRequestError,
-    ConflictError,
-    ForeignKeyError,
-    InvalidDataError,
-    NotFoundError,
-    PayloadTooLargeError,
-    RequestError,
-    UnauthorizedError,
-    UnavailableError,
-    ValidationError,
-)
+from ._error_response import ErrorResponse, error_response
+from ._routes import JSON, PATH_VARIABLE, Documented, Operation
+from .errors import BadRequestError, PayloadTooLargeError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -60,10 +51,8 @@ __all__ = [
     "request_body",
 ]
 
-JSON = "application/json"
 DEFAULT_MAX_BODY = 256 * 1024  # a batch of 100 full rows fits; API Gateway allows 10 MB
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
-_PATH_VARIABLE = re.compile(r"\{(\w+)\}")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 # Logger(**LOGGER_JSON): Powertools' log lines written and read with msgspec, about a fifth
@@ -73,60 +62,6 @@ LOGGER_JSON: dict[str, Any] = {
     "json_serializer": _json.log_line,
     "json_deserializer": _json.log_message,
 }
-
-# -- errors -------------------------------------------------------------------------------
-
-# What each error means to a client: status, `error` code, and the message it reads (None:
-# the error's own message, written for clients). Looked up along the error's class's MRO.
-_ERRORS: dict[type[BaseException], tuple[int, str, str | None]] = {
-    BadRequestError: (400, "bad_request", None),
-    UnauthorizedError: (401, "unauthorized", None),
-    NotFoundError: (404, "not_found", None),
-    PayloadTooLargeError: (413, "payload_too_large", None),
-    ValidationError: (422, "validation_failed", None),
-    RequestError: (400, "bad_request", None),
-    ConflictError: (409, "conflict", "conflicts with an existing row"),
-    ForeignKeyError: (
-        409,
-        "conflict",
-        "refers to a row that does not exist, or is still referred to",
-    ),
-    InvalidDataError: (422, "validation_failed", "a value was rejected by the database"),
-    UnavailableError: (503, "unavailable", "the database is busy or waking up; retry shortly"),
-}
-_INTERNAL = (500, "internal_error", "internal error")
-
-
-class ErrorResponse(NamedTuple):
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-
-    @property
-    def is_server_error(self) -> bool:
-        return self.status >= 500
-
-
-def error_response(exc: BaseException, request_id: str | None = None) -> ErrorResponse:
-    """The answer a client gets for any exception: what it can act on (which field, when to
-    retry), never a stack trace, SQL or a constraint name; a 500 carries the request id only."""
-    status, code, message = next(
-        (_ERRORS[kind] for kind in type(exc).__mro__ if kind in _ERRORS), _INTERNAL
-    )
-    body: dict[str, Any] = {"error": code}
-    headers: dict[str, str] = {}
-    if isinstance(exc, RequestError):
-        body["message"] = exc.message
-        if exc.details:
-            body["details"] = exc.details
-    else:
-        body["message"] = message
-    if isinstance(exc, UnavailableError):
-        headers["Retry-After"] = str(exc.retry_after)
-    if request_id:
-        body["request_id"] = request_id
-    return ErrorResponse(status, body, headers)
-
 
 # -- requests and responses ---------------------------------------------------------------
 
@@ -185,45 +120,6 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 # -- routes that document themselves ------------------------------------------------------
 
 
-class Documented(Protocol):
-    """Anything a route can name as its body or answer: a resource, one of its shapes
-    (`Todo.New`, `Todo.Page`...), or a `neonkit.resources.Schema` written by hand."""
-
-    def schema_ref(self) -> dict[str, Any]: ...
-
-    def schema_components(self) -> dict[str, dict[str, Any]]: ...
-
-
-class Operation(NamedTuple):
-    """One route as OpenAPI describes it; `neonkit.openapi` turns these into the document."""
-
-    method: str  # upper case
-    path: str  # OpenAPI's form: /todos/{id}
-    summary: str
-    responses: Mapping[int, Documented | None]
-    body: Documented | None = None
-    query: ListQueryShape | None = None
-    parameters: Sequence[Mapping[str, Any]] = ()
-    errors: Sequence[int] = ()
-    database: bool = True  # may answer 503 when the database is unavailable
-    public: bool = False  # needs no caller identity (health, the OpenAPI document)
-    description: str | None = None
-    tags: Sequence[str] = ()
-    resource: type[Resource] | None = None  # whose `id` is in the path, if no answer names it
-    operation_id: str | None = None  # the route function's name
-
-    def statuses(self) -> list[int]:
-        """Every status this route can answer, from what it declares and what it takes."""
-        found = set(self.responses) | set(self.errors)
-        if self.body is not None:
-            found |= {400, 413, 422}
-        if self.query is not None or "{" in self.path:
-            found.add(422)
-        if self.database:
-            found.add(503)
-        return sorted(found)
-
-
 class Api:
     """The resolver with the kit's error handling, and the record of its documented routes."""
 
@@ -277,7 +173,7 @@ class Api:
             method.upper(), path, summary, dict(responses), body, query, tuple(parameters),
             tuple(errors), database, public, description, tuple(tags), resource,
         )  # fmt: skip
-        register = self.app.route(_PATH_VARIABLE.sub(r"<\1>", path), operation.method)
+        register = self.app.route(PATH_VARIABLE.sub(r"<\1>", path), operation.method)
 
         def record(func: Handler) -> Handler:
             self.operations.append(operation._replace(operation_id=func.__name__))

@@ -11,17 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import re
 import sys
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .http import JSON
+from ._routes import JSON, PATH_VARIABLE, Documented, DocumentedApi, Operation
 from .resources import Resource
-
-if TYPE_CHECKING:
-    from .http import Api, Documented, Operation
 
 __all__ = ["ERROR_SCHEMA", "document", "main"]
 
@@ -44,10 +40,9 @@ ERROR_SCHEMA: dict[str, Any] = {
     "required": ["error", "message"],
 }
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
-_PATH_VARIABLE = re.compile(r"\{(\w+)\}")
 
 
-def document(api: Api) -> dict[str, Any]:
+def document(api: DocumentedApi) -> dict[str, Any]:
     """The whole document: every operation of `api`, every schema they refer to."""
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
@@ -78,7 +73,7 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         entry["tags"] = tags
     parameters = [dict(p) for p in operation.parameters]
     given = {p["name"] for p in parameters}
-    for name in _PATH_VARIABLE.findall(operation.path):
+    for name in PATH_VARIABLE.findall(operation.path):
         if name not in given:
             schema = (
                 resource.key_field.json_schema()

@@ -25,11 +25,10 @@ from ._conditions import OPERATORS, Conditions
 from ._delete import DeleteQuery
 from ._insert import InsertQuery, OnConflict
 from ._raw import raw
-from ._select import SelectQuery, table
+from ._select import SelectQuery, UnionQuery, table
 from ._statements import Raw
 from ._stream import stream
 from ._terms import alias, json_path, ref
-from ._union import UnionQuery
 from ._update import UpdateQuery
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""SELECT, and `table()`, where every query starts.
+"""SELECT, and `table()`, where every query starts; UNION of selects.
 
 table("todos").select("id", "title").where("done", False).order_by("id").limit(20)
 """
@@ -30,7 +30,7 @@ from ._statements import (
     empty_select,
 )
 from ._terms import count_term, expression, order, terms
-from ._union import UnionQuery, union
+from ._union import union
 from ._update import UpdateQuery, update_statement
 from ._values import row_count
 
@@ -221,6 +221,33 @@ class SelectQuery(Filtered, Query[Select]):
                     + ("where() conditions only" if allowed else "no clauses of a SELECT")
                 )
         return s.table, s
+
+
+# Beside SelectQuery, not in _union: its union() returns one, and a union's count() is a select.
+class UnionQuery(Query[Union]):
+    """Selects combined by UNION [ALL]: union(), then order_by(), limit(), offset(), count()."""
+
+    __slots__ = ()
+
+    def union(self, *queries: SelectQuery, all: bool = False) -> UnionQuery:
+        return UnionQuery(union(self._statement, queries, all))
+
+    def order_by(
+        self, column: str | Raw, direction: str = "asc", nulls: str | None = None
+    ) -> UnionQuery:
+        """ORDER BY an output column of the union (by its name or alias)."""
+        s = self._statement
+        return UnionQuery(s._replace(order_by=(*s.order_by, order(column, direction, nulls))))
+
+    def limit(self, n: int) -> UnionQuery:
+        return UnionQuery(self._statement._replace(limit=row_count(n, "limit")))
+
+    def offset(self, n: int) -> UnionQuery:
+        return UnionQuery(self._statement._replace(offset=row_count(n, "offset")))
+
+    def count(self) -> SelectQuery:
+        """SELECT count(*) AS "count" of the union's rows."""
+        return SelectQuery(count_statement(self._statement, "*"))
 
 
 def count_statement(s: Select | Union, column_: str) -> Select:

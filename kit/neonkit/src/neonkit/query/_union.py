@@ -1,22 +1,18 @@
-"""UNION: `table("a").select("id").union(table("b").select("id"), all=True)`.
+"""The UNION statement: `table("a").select("id").union(table("b").select("id"), all=True)`.
 
 Each select is parenthesised, so its own order_by() and limit() stay its own; order_by(),
-limit() and offset() of the union apply to the combined rows, by output column name.
+limit() and offset() of the union apply to the combined rows, by output column name. The
+builder, `UnionQuery`, lives with `SelectQuery` in `_select`: each returns the other.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import QueryBuildError
 from ._builder import Query
 from ._names import show
-from ._statements import Raw, Select, Union
-from ._terms import order
-from ._values import row_count
-
-if TYPE_CHECKING:
-    from ._select import SelectQuery
+from ._statements import Select, Union
 
 
 def union(first: Select | Union, queries: tuple[Any, ...], all: Any) -> Union:
@@ -36,31 +32,3 @@ def union(first: Select | Union, queries: tuple[Any, ...], all: Any) -> Union:
             raise QueryBuildError("union() cannot follow order_by(), limit() or offset()")
         return first._replace(others=first.others + tuple(others))
     return Union(first, tuple(others), (), None, None)
-
-
-class UnionQuery(Query[Union]):
-    """Selects combined by UNION [ALL]: union(), then order_by(), limit(), offset(), count()."""
-
-    __slots__ = ()
-
-    def union(self, *queries: SelectQuery, all: bool = False) -> UnionQuery:
-        return UnionQuery(union(self._statement, queries, all))
-
-    def order_by(
-        self, column: str | Raw, direction: str = "asc", nulls: str | None = None
-    ) -> UnionQuery:
-        """ORDER BY an output column of the union (by its name or alias)."""
-        s = self._statement
-        return UnionQuery(s._replace(order_by=(*s.order_by, order(column, direction, nulls))))
-
-    def limit(self, n: int) -> UnionQuery:
-        return UnionQuery(self._statement._replace(limit=row_count(n, "limit")))
-
-    def offset(self, n: int) -> UnionQuery:
-        return UnionQuery(self._statement._replace(offset=row_count(n, "offset")))
-
-    def count(self) -> SelectQuery:
-        """SELECT count(*) AS "count" of the union's rows."""
-        from ._select import SelectQuery, count_statement  # a count is a select
-
-        return SelectQuery(count_statement(self._statement, "*"))
