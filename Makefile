@@ -63,10 +63,13 @@ invoke: $(VENV)/.dev ## Invoke one function once: make invoke FN=ApiFunction EVE
 test: $(VENV)/.test $(TOOLS)/.installed ## Run the tests (embedded PostgreSQL; PgBouncer and Lambda's runtime when there)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# mypy runs over what pyproject.toml lists, then once per function: each one's module is `app`.
 lint: $(VENV)/.test $(TOOLS)/.installed ## ruff, mypy, cfn-lint, sam validate and actionlint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@status=0; for fn in functions/*/; do echo "mypy $$fn"; \
+		$(VENV)/bin/mypy --no-warn-unused-configs "$$fn" || status=1; done; exit $$status
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint
 	$(TOOLS)/bin/actionlint -no-color

@@ -61,8 +61,8 @@ PARTS = {
 def _requirement_class() -> Any:
     try:
         from packaging.requirements import Requirement
-    except ImportError:  # pip vendors it
-        from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef]
+    except ImportError:  # pip vendors it: the same class, in another module
+        from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
     return Requirement
 
 
@@ -271,7 +271,8 @@ def _first_requests(
     for name, results in runs.items():
 
         def med(key: str, results: list[dict[str, Any]] = results) -> float:
-            return round(statistics.median(r[key] for r in results) * 1000, 1)
+            seconds: float = statistics.median(r[key] for r in results)
+            return round(seconds * 1000, 1)
 
         row_: dict[str, Any] = {
             "import_ms": med("import_s"),

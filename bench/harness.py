@@ -161,7 +161,7 @@ def database_server() -> Iterator[Server]:
     external = os.environ.get("BENCH_DATABASE_URL")
     if external:
         params = conninfo.conninfo_to_dict(external)
-        port = int(params.get("port", 5432))
+        port = int(str(params.get("port", 5432)))
         server = Server(
             host=str(params.get("host", "127.0.0.1")),
             port=port,

@@ -123,7 +123,11 @@ def _request(app: App, admin: psycopg.Connection[Any], raw: psycopg.Connection[A
         "resolver": lambda: resolver.resolve(event, ctx),
     }
     for name, function in wrapped:
-        levels[name] = lambda function=function: function(event, ctx)
+
+        def level(function: Callable[..., Any] = function) -> Any:
+            return function(event, ctx)
+
+        levels[name] = level
     middleware = _kit_middleware(resolver)
     pieces: dict[str, Callable[[], Any]] = {
         "nothing": lambda: None,  # the timing's own cost, taken off every other median
@@ -268,7 +272,8 @@ class Samples:
         self.cpu.append(cpu_ns)
 
     def us(self, kind: str) -> float:
-        return round(statistics.median(getattr(self, kind)) / 1000, 1)
+        samples: list[int] = getattr(self, kind)  # self.wall or self.cpu
+        return round(statistics.median(samples) / 1000, 1)
 
 
 def _medians(samples: dict[str, Samples], kind: str) -> dict[str, float]:

@@ -139,10 +139,11 @@ def count(server: Server, admin: psycopg.Connection[Any], app: App) -> dict[str,
                 for _ in range(WARM_UP):
                     call(handler, op.make(), expect=op.status)
                 database.sent.clear()
-                counts = [
-                    flights(proxy, lambda op=op: call(handler, op.make(), expect=op.status))
-                    for _ in range(10)
-                ]
+
+                def once(op: Operation = op) -> dict[str, Any]:
+                    return call(handler, op.make(), expect=op.status)
+
+                counts = [flights(proxy, once) for _ in range(10)]
                 recorded[op.name] = list(database.sent[: len(database.sent) // 10])
                 rows.append({"operation": op.name, "kit": counts})
             first_calls = _first_calls(proxy, url, handler, ops[0])
@@ -163,10 +164,11 @@ def count(server: Server, admin: psycopg.Connection[Any], app: App) -> dict[str,
             for row in rows:
                 statements = recorded[row["operation"]]
                 begin_commit(persistent, statements)
-                row["BEGIN/COMMIT"] = [
-                    flights(proxy, lambda s=statements: begin_commit(persistent, s))
-                    for _ in range(3)
-                ]
+
+                def replay(s: list[tuple[Any, Any]] = statements) -> None:
+                    begin_commit(persistent, s)
+
+                row["BEGIN/COMMIT"] = [flights(proxy, replay) for _ in range(3)]
         finally:
             persistent.close()
             settle(proxy)
@@ -206,11 +208,13 @@ def _idle_gap(
             for _ in range(WARM_UP):
                 call(handler, op.make(), expect=op.status)
             counts = []
+
+            def once(op: Operation = op) -> dict[str, Any]:
+                return call(handler, op.make(), expect=op.status)
+
             for _ in range(3):
                 time.sleep(0.25)
-                counts.append(
-                    flights(proxy, lambda op=op: call(handler, op.make(), expect=op.status))
-                )
+                counts.append(flights(proxy, once))
             result[name] = counts
     settle(proxy)
     return result

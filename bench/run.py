@@ -407,8 +407,8 @@ def _micro_measured(name: str, r: dict[str, Any]) -> str:
     if name == "builder":
         kit = [x for x in r["results"] if x["impl"] == "kit"]
         return ", ".join(f"{x['shape']} {x['median_us']} us" for x in kit[:1] + kit[3:4])
-    kit = next(x for x in r["results"] if x["impl"] == "kit builder")
-    return f"{kit['case']} {kit['ratio_to_psycopg']}x"
+    builder = next(x for x in r["results"] if x["impl"] == "kit builder")
+    return f"{builder['case']} {builder['ratio_to_psycopg']}x"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def measure(server: Server, admin: psycopg.Connection[Any]) -> dict[str, Any]:
 
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
     notes = table("notes").select("id", "title", "body", "created_at")
-    ops = {
+    ops: dict[str, Callable[[], Any]] = {
         "get (1 row)": lambda: db.one(notes.where("id", spec["seed_id"])),
         "list (50 rows)": lambda: db.all(notes.order_by("id").limit(50)),
     }

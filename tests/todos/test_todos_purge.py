@@ -193,8 +193,12 @@ def test_the_scheduled_event_purges_and_logs_how_many(
     purge_todos: Handler, seeded: Database
 ) -> None:
     records: list[logging.LogRecord] = []
-    listener = logging.Handler()
-    listener.emit = records.append  # type: ignore[method-assign]
+
+    class Listener(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    listener = Listener()
     logging.getLogger("todos").addHandler(listener)  # Powertools' Logger for service "todos"
     try:
         result = purge_todos(load_event("todos_purge_schedule"), LambdaContext())

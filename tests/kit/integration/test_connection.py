@@ -128,7 +128,7 @@ class RotatingSecret(BaseProvider):
     """A secret store in memory behind Powertools' cache: no AWS, no moto."""
 
     def __init__(self, value: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
         self.value = value
         self.fetches = 0
 

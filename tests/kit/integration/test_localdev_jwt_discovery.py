@@ -25,6 +25,7 @@ def issuer(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
     class Provider(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             asked.append(self.path)
+            assert isinstance(self.server, ThreadingHTTPServer)  # (host, port): an AF_INET server
             base = f"http://127.0.0.1:{self.server.server_address[1]}"
             documents = {
                 "/.well-known/openid-configuration": {"issuer": base, "jwks_uri": f"{base}/keys"},

@@ -7,17 +7,17 @@ import sys
 from pathlib import Path
 
 from localdev._environment import lambda_environment
-from localdev._sandbox import Sandbox
+from localdev._sandbox import INIT_LIMIT, Sandbox
 from localdev._template import Template
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "fixtures" / "localdev" / "template.yaml"
 
 
-def sandbox(function_id: str, lines: list[str], **options: float) -> Sandbox:
+def sandbox(function_id: str, lines: list[str], *, init_limit: float = INIT_LIMIT) -> Sandbox:
     template = Template.load(TEMPLATE)
     function = template.function(function_id)
     environment = lambda_environment(function, {}, template.region, host={})
-    return Sandbox(function, environment, log=lines.append, **options)
+    return Sandbox(function, environment, log=lines.append, init_limit=init_limit)
 
 
 def test_init_past_the_limit_goes_on_inside_the_invocation() -> None:

@@ -40,7 +40,7 @@ HOSTILE_NAMES = ['we"ird', "a%sb", "%(x)s", "ünï ☃", "'; DROP TABLE x; --", 
 def create(db: Database, columns: str) -> str:
     """A new table with a unique name; `columns` is literal DDL."""
     name = f"q_{uuid.uuid4().hex[:12]}"
-    db.execute(sql.SQL("CREATE TABLE ") + sql.Identifier(name) + sql.SQL(f"({columns})"))  # type: ignore[arg-type]
+    db.execute(sql.SQL("CREATE TABLE ") + sql.Identifier(name) + sql.SQL(f"({columns})"))
     return name
 
 
@@ -336,7 +336,7 @@ def test_count_is_the_number_of_rows_the_query_returns_without_paging(
     assert db.value(base.limit(1).offset(1).count()) == expected
 
 
-FEB = dt.date(2030, 2, 1)
+FEB: dt.date = dt.date(2030, 2, 1)
 
 
 def test_keyset_pagination_walks_every_row_once(db: Database, todos: str) -> None:

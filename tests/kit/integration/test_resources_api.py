@@ -98,7 +98,7 @@ def test_a_batch_is_all_or_nothing(api: Handler, db: Database) -> None:
 
 
 def test_lists_filter_sort_and_page(api: Handler) -> None:
-    items = [
+    items: list[dict[str, Any]] = [
         {"name": f"n{i % 4}", "count": i % 3, "labels": ["odd" if i % 2 else "even"]}
         for i in range(11)
     ]

@@ -187,7 +187,8 @@ def test_the_request_line_is_written_at_info_only(level: str, lines: int) -> Non
 
     url = "postgresql://nobody@127.0.0.1:1/none"  # never connected: no statement runs
     with using(Database(url, settings=Settings(url=url))):
-        response = app.resolve(notes_event("/things/7"), LambdaContext())
+        # localdev's stand-in has the attributes of Lambda's context, not Powertools' class
+        response = app.resolve(notes_event("/things/7"), LambdaContext())  # type: ignore[arg-type]
     # WHEN a request is served, THEN its line is there at INFO, with what happened
     assert response["statusCode"] == 200
     written = [json.loads(line) for line in out.getvalue().splitlines()]

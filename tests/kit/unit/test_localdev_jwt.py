@@ -260,7 +260,11 @@ def test_invoke_checks_the_events_token_and_replaces_its_claims(tmp_path: Path, 
     overrides = {"AuthIssuer": LOCAL_ISSUER, "AuthAudience": LOCAL_AUDIENCE}
     function = Template.load(tmp_path / "template.yaml", overrides).function("Fn")
     planted = {"jwt": {"claims": {"sub": "mallory"}, "scopes": None}}
-    event = {"routeKey": "ANY /{proxy+}", "headers": {}, "requestContext": {"authorizer": planted}}
+    event: dict[str, Any] = {
+        "routeKey": "ANY /{proxy+}",
+        "headers": {},
+        "requestContext": {"authorizer": planted},
+    }
 
     assert isinstance(_authorize(function, event, keys), Unauthorized)  # claims alone: no
 

@@ -356,7 +356,7 @@ def test_a_failed_write_leaves_the_project_as_it_was(
     def fail(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(_scaffold.os, "replace", fail)
+    monkeypatch.setattr("localdev._scaffold.os.replace", fail)
     before = snapshot(project)
     # WHEN the resource is added, THEN it fails and every file it had made is gone again
     with pytest.raises(OSError, match="disk full"):

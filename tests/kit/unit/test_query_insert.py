@@ -147,4 +147,4 @@ def test_upsert_builders_are_immutable() -> None:
     assert insert.statement.conflict is None
     assert merged.statement.conflict != ignored.statement.conflict
     with pytest.raises(QueryBuildError, match="immutable"):
-        conflict.x = 1  # type: ignore[attr-defined]
+        conflict.x = 1

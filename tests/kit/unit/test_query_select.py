@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from neonkit.errors import QueryBuildError
-from neonkit.query import SelectQuery, raw, table
+from neonkit.query import DeleteQuery, SelectQuery, UpdateQuery, raw, table
 
 T = table("todos")
 
@@ -302,7 +302,7 @@ def test_chaining_never_changes_the_original() -> None:
     base = table("todos").where("done", False)
     before = (base.statement, base.compile().text)
     # WHEN every method is called on it
-    derived = [
+    derived: list[SelectQuery | UpdateQuery | DeleteQuery] = [
         base.select("id"),
         base.distinct(),
         base.join("u", "u.id", "todos.u"),
@@ -330,9 +330,9 @@ def test_chaining_never_changes_the_original() -> None:
 
 def test_builders_refuse_attribute_changes() -> None:
     with pytest.raises(QueryBuildError, match="immutable"):
-        T._statement = None  # type: ignore[misc]
+        T._statement = None  # type: ignore[assignment]  # a wrong type: refused all the same
     with pytest.raises(QueryBuildError, match="immutable"):
-        T.anything = 1  # type: ignore[attr-defined]
+        T.anything = 1
     with pytest.raises(QueryBuildError, match="immutable"):
         del T._statement
     with pytest.raises(TypeError):  # the recorded statement is a tuple

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from neonkit.errors import QueryBuildError
-from neonkit.query import raw, table
+from neonkit.query import InsertQuery, SelectQuery, UpdateQuery, raw, table
 from psycopg.types.json import Json, Jsonb
 
 T = table("t")
@@ -33,7 +34,7 @@ def test_values_psycopg_adapts_are_bound_as_given() -> None:
 def test_nested_lists_and_json_do_not_follow_the_callers_objects() -> None:
     # GIVEN a query recorded with a nested list and a JSON document the caller keeps
     grid, doc = [["a"], ["b"]], {"tags": ["x"]}
-    queries = [
+    queries: list[SelectQuery | InsertQuery | UpdateQuery] = [
         T.where("grid", grid).where("doc", "@>", Jsonb(doc)),
         T.insert({"grid": grid, "doc": Jsonb(doc)}),
         T.where("id", 1).update({"grid": grid, "doc": Json(doc)}),
@@ -75,7 +76,7 @@ def test_values_psycopg_cannot_adapt_are_refused_naming_the_column(
 ) -> None:
     # GIVEN a value psycopg would refuse when the query runs (a 500, or a 422 blaming the client)
     # THEN it is refused when the query is built, naming where it goes and what it is
-    builds = [
+    builds: list[Callable[[], object]] = [
         lambda: T.where("data", value),
         lambda: T.where("data", "@>", value),
         lambda: T.insert({"id": 1, "data": value}),

@@ -16,7 +16,7 @@ class StubProvider(BaseProvider):
     """Powertools' own caching in front of values held in memory."""
 
     def __init__(self, values: dict[str, str]) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
         self.values = values
         self.fetches: list[str] = []
 
