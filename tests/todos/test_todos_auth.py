@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from localdev.testing import Handler, LambdaContext, PgBouncer, load_event, require_pgbouncer
 from neonkit import Database, DatabaseError, InvalidDataError, Settings, auth, using
+from openapi_spec_validator import validate
 
 from tests.kit.support.proxy import FaultProxy
 from tests.todos.test_todos_api import call, count, request
@@ -275,6 +276,42 @@ def test_without_claims_a_secured_api_answers_401_and_sends_no_statement(
     assert count(todos_db) == 0
     # the OpenAPI document stays public
     assert flights(proxy, secured_api, load_event("openapi_get")) == (200, 0)
+
+
+def test_a_secured_apis_document_says_which_routes_need_a_bearer_token(
+    secured_api: Handler,
+) -> None:
+    status, _, document = call(secured_api, load_event("openapi_get"))
+    assert status == 200
+    validate(document)
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert "https://auth.example.com/" in scheme["description"]
+    assert document["security"] == [{"bearer": []}]
+    operations = [
+        (path, method, operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+    assert ("/openapi.json", "get") in {(path, method) for path, method, _ in operations}
+    for path, method, operation in operations:
+        if path == "/openapi.json":
+            assert operation["security"] == []  # public: no token, no 401
+            assert "401" not in operation["responses"]
+        else:
+            assert "security" not in operation, (method, path)  # the document's default
+            assert "401" in operation["responses"], (method, path)
+
+
+def test_an_open_apis_document_asks_for_no_token(api: Handler) -> None:
+    _, _, document = call(api, load_event("openapi_get"))
+    assert "security" not in document
+    assert "securitySchemes" not in document["components"]
+    assert all(
+        "401" not in operation["responses"]
+        for methods in document["paths"].values()
+        for operation in methods.values()
+    )
 
 
 @pytest.mark.parametrize(

@@ -73,3 +73,7 @@ class DocumentedApi(Protocol):
 
     @property
     def operations(self) -> Sequence[Operation]: ...
+
+    def bearer_issuer(self) -> str | None:
+        """The issuer whose bearer token every route not `public` needs, or None (open)."""
+        ...

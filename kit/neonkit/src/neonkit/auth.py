@@ -60,7 +60,8 @@ def caller(event: Mapping[str, Any], *, required: bool) -> str:
 
 def install(api: Api) -> None:
     """Run every request's statements as its caller (`db.as_user`), each still one round trip.
-    Routes registered with `public=True` need no caller (the OpenAPI document)."""
+    Routes registered with `public=True` need no caller (the OpenAPI document). With an issuer
+    set, the OpenAPI document says which routes need its bearer token."""
     # Read on the first request, not at import: NEONKIT_AUTH_ISSUER, and the public routes as
     # the resolver registered them (Api.route: GET /todos/<id>).
     known: list[tuple[bool, frozenset[tuple[str, str]]]] = []
@@ -77,6 +78,7 @@ def install(api: Api) -> None:
             return next_middleware(app)
 
     api.app.use(middlewares=[run_as_caller])
+    api.require_bearer(lambda: Settings.from_env().auth_issuer or None)
 
 
 def _resolver_path(path: str) -> str:

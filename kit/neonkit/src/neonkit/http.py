@@ -138,6 +138,7 @@ class Api:
         self.max_body_bytes = max_body_bytes
         self.operations: list[Operation] = []
         self._document: dict[str, Any] | None = None
+        self._issuer: Callable[[], str | None] = lambda: None  # auth.install sets it
         install(app, logger)
 
         @self.get(
@@ -200,6 +201,15 @@ class Api:
     def body(self) -> bytes:
         """The current request's body, within `max_body_bytes` (413 beyond)."""
         return request_body(self.app.current_event, max_bytes=self.max_body_bytes)
+
+    def require_bearer(self, issuer: Callable[[], str | None]) -> None:
+        """Document that every route not `public` needs a bearer token of `issuer()` (read
+        when the document is made; None: the API is open). `auth.install` calls it."""
+        self._issuer = issuer
+        self._document = None
+
+    def bearer_issuer(self) -> str | None:
+        return self._issuer()
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of every route, built on first use and kept."""

@@ -42,23 +42,57 @@ ERROR_SCHEMA: dict[str, Any] = {
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
+# A 401 comes from API Gateway's authorizer ({"message": "Unauthorized"}) or from the API
+# (the Error shape): both have a message.
+_UNAUTHORIZED: dict[str, Any] = {
+    "description": "Unauthorized: no valid bearer token",
+    "content": {
+        JSON: {
+            "schema": {
+                "type": "object",
+                "properties": {"message": {"type": "string"}},
+                "required": ["message"],
+            }
+        }
+    },
+}
+
+
 def document(api: DocumentedApi) -> dict[str, Any]:
-    """The whole document: every operation of `api`, every schema they refer to."""
+    """The whole document: every operation of `api`, every schema they refer to, and the
+    bearer token the routes not `public` need when the API has an issuer."""
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    issuer = api.bearer_issuer()
     paths: dict[str, dict[str, Any]] = {}
     for operation in api.operations:
-        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(
-            operation, schemas
-        )
+        entry = _operation(operation, schemas)
+        if issuer and operation.public:
+            entry["security"] = []  # open, whatever the document's default
+        elif issuer:
+            entry["responses"] = _with_401(entry["responses"])
+        paths.setdefault(operation.path, {})[operation.method.lower()] = entry
     info: dict[str, Any] = {"title": api.title, "version": api.version}
     if api.description:
         info["description"] = api.description
-    return {
-        "openapi": "3.1.0",
-        "info": info,
-        "paths": paths,
-        "components": {"schemas": dict(sorted(schemas.items()))},
-    }
+    found: dict[str, Any] = {"openapi": "3.1.0", "info": info, "paths": paths}
+    components: dict[str, Any] = {"schemas": dict(sorted(schemas.items()))}
+    if issuer:
+        found["security"] = [{"bearer": []}]
+        components["securitySchemes"] = {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": f"a token of {issuer}, verified by API Gateway's JWT authorizer",
+            }
+        }
+    found["components"] = components
+    return found
+
+
+def _with_401(responses: dict[str, Any]) -> dict[str, Any]:
+    """The responses with 401, in order of status."""
+    return dict(sorted({**responses, "401": _UNAUTHORIZED}.items()))
 
 
 def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
