@@ -29,6 +29,28 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg
 
+__all__ = [
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionLostError",
+    "DatabaseError",
+    "ForeignKeyError",
+    "InvalidDataError",
+    "NeonKitError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "QueryBuildError",
+    "QueryTimeoutError",
+    "RequestError",
+    "UnauthorizedError",
+    "UnavailableError",
+    "ValidationError",
+    "redact",
+    "translate",
+]
+
 
 class NeonKitError(Exception):
     """Base of every error the kit raises."""

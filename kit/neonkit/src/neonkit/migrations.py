@@ -31,6 +31,19 @@ from ._dsn import DatabaseUrl
 from ._settings import Settings
 from .errors import ConnectError, NeonKitError
 
+__all__ = [
+    "LOCK_KEY",
+    "TABLE",
+    "Migration",
+    "MigrationError",
+    "Status",
+    "discover",
+    "main",
+    "migrate",
+    "migration_url",
+    "status",
+]
+
 logger = logging.getLogger("neonkit.migrations")
 
 TABLE = "neonkit_migrations"
