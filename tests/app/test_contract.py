@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from localdev._template import Template
-from localdev.testing import load_handler
+from localdev.testing import Template, load_handler
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance

@@ -433,7 +433,7 @@ def test_each_database_function_may_read_the_stored_url_and_only_that(name: str)
 def test_every_function_is_told_where_the_url_is(
     parameters: dict[str, str], expected: dict[str, str]
 ) -> None:
-    from localdev._template import Template
+    from localdev.testing import Template
 
     deployed = Template.load(ROOT / "template.yaml", parameter_overrides=parameters)
     for name in FUNCTIONS:

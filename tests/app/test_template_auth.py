@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localdev._jwt import JwtAuthorizer
-from localdev._template import Template
+from localdev.testing import JwtAuthorizer, Template
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf"

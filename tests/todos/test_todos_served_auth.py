@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from localdev._jwt import LOCAL_AUDIENCE, LOCAL_ISSUER, issue, key_id, local_key
+from localdev.testing import LOCAL_AUDIENCE, LOCAL_ISSUER, issue_token, key_id, local_key
 
 from tests.kit.support.proxy import FaultProxy
 from tests.kit.support.served import free_port
@@ -115,15 +115,15 @@ def b64(data: dict[str, Any]) -> str:
 
 def bad_tokens(tmp: Path) -> dict[str, str | None]:
     kid = key_id(local_key(LOCAL).public_key())
-    good = issue(LOCAL, "alice")
+    good = issue_token(LOCAL, "alice")
     head, _, signature = good.split(".")
     unsigned = {"iss": LOCAL_ISSUER, "sub": "alice", "aud": LOCAL_AUDIENCE, "exp": 4_000_000_000}
     return {
         "no token": None,
-        "expired": issue(LOCAL, "alice", lifetime=60, now=time.time() - 3600),
-        "another issuer": issue(LOCAL, "alice", claims={"iss": "https://issuer.example.com"}),
-        "another audience": issue(LOCAL, "alice", audience="someone-else"),
-        "signed by another key": head + "." + issue(tmp, "alice").split(".", 1)[1],
+        "expired": issue_token(LOCAL, "alice", lifetime=60, now=time.time() - 3600),
+        "another issuer": issue_token(LOCAL, "alice", claims={"iss": "https://issuer.example.com"}),
+        "another audience": issue_token(LOCAL, "alice", audience="someone-else"),
+        "signed by another key": head + "." + issue_token(tmp, "alice").split(".", 1)[1],
         "a changed payload": f"{head}.{b64({**unsigned, 'sub': 'bob'})}.{signature}",
         "alg none": f"{b64({'alg': 'none', 'kid': kid})}.{b64(unsigned)}.",
     }
@@ -165,7 +165,7 @@ def test_the_openapi_document_needs_no_token(served: Served) -> None:
 
 
 def test_with_a_token_each_caller_sees_only_their_own(served: Served) -> None:
-    alice, bob = issue(LOCAL, "served-alice"), issue(LOCAL, "served-bob")
+    alice, bob = issue_token(LOCAL, "served-alice"), issue_token(LOCAL, "served-bob")
     assert served.call("GET", "/todos", alice)[0] == 200  # the sandbox connects: now warm
     status, _, todo, flights = served.call("POST", "/todos", alice, {"title": "alice's"})
     assert (status, flights) == (201, 1)  # one round trip, the caller's identity included
@@ -200,7 +200,7 @@ def test_invoke_checks_the_events_token_like_the_authorizer(app_direct_url: str)
     assert code == 1
     assert (answer["statusCode"], answer["body"]) == (401, '{"message":"Unauthorized"}')
     # With a token, the function runs as its subject
-    code, answer = invoke(app_url, "todos_list", *AUTH_ON, "--token", issue(LOCAL, "invoker"))
+    code, answer = invoke(app_url, "todos_list", *AUTH_ON, "--token", issue_token(LOCAL, "invoker"))
     assert (code, answer["statusCode"]) == (0, 200)
     # With the parameters empty (the default), the event goes as it is
     code, answer = invoke(app_url, "todos_list")
