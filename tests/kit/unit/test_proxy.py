@@ -110,7 +110,7 @@ def test_one_round_trip_is_one_flight(proxy: FaultProxy) -> None:
         proxy.black_hole()  # hold the data so that both sends go before any answer
         sock.sendall(b"one ")
         sock.sendall(b"flight")
-        time.sleep(0.05)
+        time.sleep(0.05)  # the proxy's loop reads what is held: let it see both sends
         proxy.heal()
         assert receive(sock, 10) == b"one flight"
         assert proxy.flights == 4
@@ -164,8 +164,7 @@ def test_refuse_then_reopen_after_seconds(proxy: FaultProxy) -> None:
 
 @pytest.mark.parametrize("undo", ["accept", "heal"])
 def test_refuse_until_accept_or_heal(proxy: FaultProxy, undo: str) -> None:
-    proxy.refuse()
-    time.sleep(0.1)
+    proxy.refuse()  # done when it returns: the proxy's loop ran it
     with pytest.raises(ConnectionRefusedError):
         connect(proxy)
     getattr(proxy, undo)()
@@ -192,8 +191,7 @@ def test_black_hole_stalls_without_closing(proxy: FaultProxy, echo: EchoServer) 
 def test_reset_now(proxy: FaultProxy) -> None:
     with connect(proxy) as sock:
         round_trip(sock, b"warm")
-        proxy.reset()
-        time.sleep(0.05)
+        proxy.reset()  # the RST is on its way (loopback: already here) when it returns
         with pytest.raises(ConnectionResetError):
             sock.recv(10)
     assert proxy.live == 0
@@ -204,7 +202,6 @@ def test_reset_after_bytes_from_the_server(proxy: FaultProxy) -> None:
         round_trip(sock, b"warm")
         proxy.reset(after_bytes=3)
         sock.sendall(b"0123456789")
-        time.sleep(0.05)
         with pytest.raises(ConnectionResetError):
             receive(sock, 10)  # at most b"012" arrives (an RST may discard it), then the reset
 
