@@ -160,12 +160,19 @@ def _app_parts(
     from todos.repository import COLUMNS, todos
     from todos.resource import Todo
 
+    get_todo = _route_function(module.app, "get_todo")  # defined inside add_todos_routes
     return (
         lambda: todos.select(*COLUMNS).where("id", row_id),
         lambda: Todo.parse_id(text),
         Todo.to_json,
-        lambda: module.get_todo(text),
+        lambda: get_todo(id=text),
     )
+
+
+def _route_function(resolver: Any, name: str) -> Callable[..., Any]:
+    """A route's function as the resolver holds it (Powertools keeps each in a Route)."""
+    routes = resolver._static_routes + resolver._dynamic_routes
+    return next(route.func for route in routes if route.func.__name__ == name)  # type: ignore[no-any-return]
 
 
 _DECORATORS = {"inject_lambda_context": "handler", "log_metrics": "metrics"}

@@ -2,7 +2,8 @@
 
 - Importing opens nothing; the first statement connects, or `preconnect()` starts early.
 - Autocommit: a single statement is one round trip, with no BEGIN/COMMIT and no ping. Under
-  `as_user()`, BEGIN, the caller's identity, the statement and COMMIT go in one flight.
+  `as_user()`, the caller's identity and the statement go in one flight, one implicit
+  transaction ended by its Sync.
 - `transaction()` sends BEGIN, SET LOCAL and queued statements in one pipeline flight.
 - A failed statement runs again only as `_failures.run_again()` allows: when it cannot have
   run, or when running it twice is harmless and its old connection turned out dead.
@@ -266,18 +267,17 @@ class Database:
         params: Any,
         fetch: Callable[[psycopg.Cursor[Row]], T],
     ) -> T:
-        """Send one statement: alone (autocommit), or under `as_user()` inside BEGIN, the
-        identity and COMMIT, all in one flight."""
+        """Send one statement: alone (autocommit), or under `as_user()` after the identity,
+        both in one flight ending at one Sync: PostgreSQL runs what comes before a Sync as one
+        implicit transaction, committed there (rolled back if anything failed)."""
         user = current_user()
         if user is None:
             result = fetch(conn.execute(query, params))
         else:
             with conn.pipeline():
-                conn.execute("BEGIN")
                 conn.execute(SET_USER, [user])
                 cursor = conn.cursor()
                 cursor.execute(query, params)
-                conn.execute("COMMIT")
             result = fetch(cursor)
         self._check_idle(conn)
         return result

@@ -1,10 +1,11 @@
 """Who the caller is, for row-level security: `with db.as_user(user_id):` sets it for a block.
 
-Inside the block every statement outside a transaction becomes BEGIN, `set_config(
-'neonkit.user_id', ..., true)`, the statement and COMMIT, sent in one flight (one round
-trip); `db.transaction()` sets it right after BEGIN. Transaction-local, it ends at COMMIT and
-cannot leak through a transaction-mode pooler to the next client of the same server
-connection. Policies read it with `current_setting('neonkit.user_id', true)`.
+Inside the block every statement outside a transaction becomes `set_config(
+'neonkit.user_id', ..., true)` and the statement, pipelined and ended by one Sync (one round
+trip): PostgreSQL runs what precedes a Sync as one implicit transaction, committed at the Sync
+(rolled back if anything failed). `db.transaction()` sets it right after BEGIN.
+Transaction-local, it ends with the transaction and cannot leak through a transaction-mode
+pooler to the next client of the same server connection. Policies read it with `current_setting('neonkit.user_id', true)`.
 """
 
 from __future__ import annotations
