@@ -5,7 +5,8 @@ Inside the block every statement outside a transaction becomes `set_config(
 trip): PostgreSQL runs what precedes a Sync as one implicit transaction, committed at the Sync
 (rolled back if anything failed). `db.transaction()` sets it right after BEGIN.
 Transaction-local, it ends with the transaction and cannot leak through a transaction-mode
-pooler to the next client of the same server connection. Policies read it with `current_setting('neonkit.user_id', true)`.
+pooler to the next client of the same server connection. Policies read it with
+`current_setting('neonkit.user_id', true)`.
 """
 
 from __future__ import annotations
