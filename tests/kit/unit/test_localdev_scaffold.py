@@ -7,6 +7,7 @@ integration tier runs what the command writes (tests/kit/integration/test_locald
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -145,6 +146,21 @@ def test_owner_scoped_resources_get_row_level_security(project: Path) -> None:
         "def test_each_user_sees_and_changes_only_their_own_rows"
         in (project / "tests/chores/test_chores_api.py").read_text()
     )
+    # every event carries one user's verified claims, as the authorizer passes them
+    events = sorted((project / "events").glob("chores_*.json"))
+    assert events
+    subjects = {
+        json.loads(path.read_text())["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+        for path in events
+    }
+    assert len(subjects) == 1
+
+
+def test_rows_of_no_owner_come_in_events_without_claims(project: Path) -> None:
+    add(project, "boxes", ["label:str"], owner=False)
+    events = sorted((project / "events").glob("boxes_*.json"))
+    assert events
+    assert all("authorizer" not in json.loads(p.read_text())["requestContext"] for p in events)
 
 
 def test_rows_belong_to_their_caller_where_the_api_runs_requests_as_the_caller(

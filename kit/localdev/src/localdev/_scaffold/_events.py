@@ -3,7 +3,9 @@
 Named `<resource>_<action>_<outcome>.json`, whose outcome promises the status (`_created`
 201, `_invalid` 422, `_missing` 404, `_malformed` 400, else 2xx). Run in order (creates first,
 deletes last), the batch makes rows 1 and 2 and the create row 3: `_get_found` reads row 1,
-`_update_found` changes row 2, `_delete_found` deletes row 3.
+`_update_found` changes row 2, `_delete_found` deletes row 3. Where the rows belong to their
+caller, every event carries the claims API Gateway's JWT authorizer would pass (one user's),
+as the sample's do: the API runs it as that user, with or without an issuer configured.
 """
 
 from __future__ import annotations
@@ -20,6 +22,14 @@ __all__ = ["events"]
 
 _HOST = "r3pmxmplak.execute-api.us-east-1.amazonaws.com"
 _MISSING_ID = 987654321
+# What the authorizer verified, as API Gateway passes it (every claim a string)
+_CLAIMS = {
+    "sub": "8c1e2f4a-6b7d-4e9f-a1b2-c3d4e5f6a7b8",
+    "iss": "https://auth.example.com/",
+    "aud": "my-api",
+    "iat": "1795618800",
+    "exp": "1795622700",
+}
 
 
 class _Request(NamedTuple):
@@ -61,16 +71,19 @@ def events(spec: Spec, data: Samples, router: Router) -> dict[str, str]:
         "delete_found": _Request("DELETE", f"{path}/3"),
         "delete_missing": _Request("DELETE", missing),
     }
+    claims = _CLAIMS if spec.owner else None
     return {
         f"{name}_{scenario}.json": json.dumps(
-            _event(request, router, n), indent=2, ensure_ascii=False
+            _event(request, router, n, claims), indent=2, ensure_ascii=False
         )
         + "\n"
         for n, (scenario, request) in enumerate(requests.items(), start=1)
     }
 
 
-def _event(request: _Request, router: Router, n: int) -> dict[str, Any]:
+def _event(
+    request: _Request, router: Router, n: int, claims: dict[str, str] | None
+) -> dict[str, Any]:
     """The event API Gateway sends the function for this request, through its route."""
     match = router.match(request.method, request.path)
     assert match is not None  # the command checked that a route serves the resource's path
@@ -101,6 +114,7 @@ def _event(request: _Request, router: Router, n: int) -> dict[str, Any]:
     event["requestContext"] = {
         "accountId": "123456789012",
         "apiId": _HOST.split(".")[0],
+        **({"authorizer": {"jwt": {"claims": claims, "scopes": None}}} if claims else {}),
         "domainName": _HOST,
         "domainPrefix": _HOST.split(".")[0],
         "http": {
