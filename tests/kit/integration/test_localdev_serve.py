@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -434,5 +435,28 @@ def test_concurrency_runs_up_to_n_sandboxes_per_function(tmp_path: Path) -> None
             counts = sorted(s["invocations"] for s in states if s["pid"] == pid)
             assert counts == list(range(1, len(counts) + 1))
         assert "up to 2 warm sandboxes per function" in server.log()
+    finally:
+        assert server.stop() == 0
+
+
+def test_an_edit_is_served_by_new_sandboxes_without_a_restart(tmp_path: Path) -> None:
+    # GIVEN a copy of the fixture app served warm
+    app = tmp_path / "app"
+    shutil.copytree(TEMPLATE.parent, app, ignore=shutil.ignore_patterns("__pycache__", ".local"))
+    server = start_server(tmp_path / "serve.log", "-t", str(app / "template.yaml"))
+    try:
+        first = call(server, "GET", "/do/state").json()
+        assert call(server, "GET", "/do/state").json()["pid"] == first["pid"]  # warm
+        assert call(server, "GET", "/do/string").json() == "hello"
+        # WHEN the function's code changes
+        source = app / "functions" / "http" / "app.py"
+        source.write_text(source.read_text().replace('return "hello"', 'return "hello again"'))
+        # THEN the next request runs it in a new sandbox, cold, and the log says why
+        assert call(server, "GET", "/do/string").json() == "hello again"
+        after = call(server, "GET", "/do/state").json()
+        assert after["pid"] != first["pid"]
+        assert after["invocations"] == 2  # the new sandbox's second request
+        assert "HttpFunction's code changed: new sandboxes from this request on" in server.log()
+        assert server.log().count("Init Duration") == 2  # one cold start each
     finally:
         assert server.stop() == 0

@@ -3,7 +3,9 @@
 Each function gets one warm sandbox, reused across requests (its module-level connection
 too) and serving one request at a time, as one Lambda execution environment does; with
 `concurrency=N` up to N of them serve requests in parallel, and with `cold=True` every
-request gets a fresh one. A request becomes a payload 2.0 event
+request gets a fresh one. A function whose code changed (a `.py` file of its folder or of its
+layers' folders) gets new sandboxes from its next request on: an edit is served without a
+restart, as by `sam local start-api`. A request becomes a payload 2.0 event
 (`http_api.py`), the function's result an HTTP response. What API Gateway answers itself is
 answered here too, as JSON: 404 for no route (any method), 400 for a malformed request,
 413 over 10 MB, 500 when the function fails, 503 past the route's integration timeout, and
@@ -70,17 +72,24 @@ class Functions:
         self._idle: dict[str, list[Sandbox]] = {function_id: [] for function_id in self.functions}
         self._started = dict.fromkeys(self.functions, 0)
         self._changed = threading.Condition()
+        # the code each function's sandboxes run: its newest source file's time when they began
+        self._code = {function_id: self._code_time(function_id) for function_id in self.functions}
+        self._code_of: dict[Sandbox, float] = {}
 
     def invoke(self, function_id: str, event: object) -> Invocation:
         if self.cold:
             with self._new_sandbox(function_id) as sandbox:
                 return sandbox.invoke(event)
+        self._forget_old_code(function_id)
         sandbox = self._take(function_id)
         try:
             return sandbox.invoke(event)
         finally:
             with self._changed:
-                self._idle[function_id].append(sandbox)
+                if self._code_of.get(sandbox) == self._code[function_id]:
+                    self._idle[function_id].append(sandbox)
+                else:  # its code changed while it served: no more requests for it
+                    self._retire(function_id, sandbox)
                 self._changed.notify_all()
 
     def close(self) -> None:
@@ -103,7 +112,41 @@ class Functions:
         return self._new_sandbox(function_id)
 
     def _new_sandbox(self, function_id: str) -> Sandbox:
-        return Sandbox(self.functions[function_id], self.environments[function_id], self._log)
+        sandbox = Sandbox(self.functions[function_id], self.environments[function_id], self._log)
+        with self._changed:
+            self._code_of[sandbox] = self._code[function_id]
+        return sandbox
+
+    def _forget_old_code(self, function_id: str) -> None:
+        """When the function's code changed, its idle sandboxes go: the next one starts cold."""
+        now = self._code_time(function_id)
+        with self._changed:
+            if now == self._code[function_id]:
+                return
+            self._code[function_id] = now
+            stale = self._idle[function_id]
+            self._idle[function_id] = []
+            for sandbox in stale:
+                self._retire(function_id, sandbox)
+            self._changed.notify_all()
+        self._log(f"localdev: {function_id}'s code changed: new sandboxes from this request on")
+
+    def _retire(self, function_id: str, sandbox: Sandbox) -> None:
+        """(Holding the condition.) Close a sandbox whose code is old, freeing its place."""
+        self._code_of.pop(sandbox, None)
+        self._started[function_id] -= 1
+        sandbox.close()
+
+    def _code_time(self, function_id: str) -> float:
+        """The newest modification time of the function's Python sources (its folder, its
+        layers' folders): a cheap walk over the few files an app has."""
+        function = self.functions[function_id]
+        newest = 0.0
+        for folder in (function.code_dir, *function.layer_paths):
+            for path in _sources(folder):
+                with contextlib.suppress(OSError):  # deleted while we looked
+                    newest = max(newest, path.stat().st_mtime)
+        return newest
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -305,6 +348,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(response.body)
+
+
+def _sources(folder: Path) -> list[Path]:
+    """The `.py` files under `folder`, skipping caches, virtualenvs and hidden folders."""
+    found: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.is_dir():
+            if not entry.name.startswith((".", "__pycache__")) and entry.name != "node_modules":
+                found += _sources(entry)
+        elif entry.suffix == ".py":
+            found.append(entry)
+    return found
 
 
 def describe_routes(routes: list[Route], base_url: str) -> list[str]:
