@@ -236,7 +236,8 @@ def resource(args: argparse.Namespace) -> int:
         print(f"  {_relative(path, root)} (adds its routes)")
     if not added.formatted:
         log("localdev: note: ruff is not installed, so the new files were not formatted")
-    print(f"Next: make test PYTEST_ARGS=tests/{spec.name}, then make dev and "
+    print(f"Next: make test PYTEST_ARGS=tests/{spec.name}, then make dev (started again if it "
+          f"runs: it applies the new migration when it starts) and "
           f"curl -s localhost:3000/{spec.name}")  # fmt: skip
     return 0
 
