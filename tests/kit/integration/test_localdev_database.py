@@ -13,9 +13,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from localdev import _database
 from localdev._database import LocalDatabase
@@ -204,3 +206,40 @@ def test_a_port_taken_between_the_check_and_the_start_is_chosen_again(
     finally:
         taken.close()
         db.stop()
+
+
+def test_serve_applies_a_migration_added_while_it_runs(project: Path) -> None:
+    # GIVEN the project served on its embedded PostgreSQL, a function warm
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PYTHONPATH"] = str(ROOT / "layer" / "python")
+    log = project / "serve.log"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "localdev", "serve", "-t", str(project / "template.yaml")]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "Running on" not in log.read_text():  # the fact: it says it listens
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/do/state"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            assert answer.status == 200
+        # WHEN a migration is added (as `make resource` adds one) and a request comes
+        (project / "migrations" / "0002_more.sql").write_text("CREATE TABLE more_notes (n int);\n")
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            assert answer.status == 200
+        # THEN it was applied before that request ran
+        assert "localdev: applied migration 0002_more.sql" in log.read_text()
+        with psycopg.connect(LocalDatabase(project).url) as conn:
+            assert conn.execute("SELECT to_regclass('more_notes')::text").fetchone() == (
+                "more_notes",
+            )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

@@ -11,7 +11,7 @@ import argparse
 import json
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -103,9 +103,17 @@ def serve(args: argparse.Namespace) -> int:
         for logical_id, function in served.items()
     }
     functions_envs = list(environments.values())
-    with _database(template, list(served.values()), functions_envs, args.no_db, args.db_role):
+    with _database(
+        template, list(served.values()), functions_envs, args.no_db, args.db_role
+    ) as migrate_pending:
         sandboxes = Functions(
-            served, environments, log, cold=args.cold, concurrency=args.concurrency
+            served,
+            environments,
+            log,
+            cold=args.cold,
+            concurrency=args.concurrency,
+            watch=[LocalDatabase(template.root).migrations_dir] if migrate_pending else [],
+            on_change=migrate_pending,
         )
         try:
             server = ApiServer(
@@ -236,8 +244,8 @@ def resource(args: argparse.Namespace) -> int:
         print(f"  {_relative(path, root)} (adds its routes)")
     if not added.formatted:
         log("localdev: note: ruff is not installed, so the new files were not formatted")
-    print(f"Next: make test PYTEST_ARGS=tests/{spec.name}, then make dev (started again if it "
-          f"runs: it applies the new migration when it starts) and "
+    print(f"Next: make test PYTEST_ARGS=tests/{spec.name}, then make dev (a running one "
+          f"applies the new migration at its next request) and "
           f"curl -s localhost:3000/{spec.name}")  # fmt: skip
     return 0
 
@@ -249,12 +257,13 @@ def _database(
     environments: list[dict[str, str]],
     no_db: bool,
     db_role: str | None = None,
-) -> Iterator[None]:
+) -> Iterator[Callable[[], None] | None]:
     """Give DATABASE_URL to the functions whose environment names no database.
 
     The URL from the environment or `.env` if there is one, else the project's embedded
     PostgreSQL: started (and stopped afterwards) if it is not running, migrations applied;
-    with `db_role`, the functions' sessions run as that role there.
+    with `db_role`, the functions' sessions run as that role there. Yields what applies the
+    migrations added since (on the embedded database only; None otherwise).
     """
     needing = [env for env in environments if needs_local_database(env)]
     url = configured_url() if needing else None
@@ -262,7 +271,7 @@ def _database(
         for env in needing:
             if url:
                 env["DATABASE_URL"] = url
-        yield
+        yield None
         return
     db = LocalDatabase(template.root)
     started = db.start()
@@ -270,13 +279,21 @@ def _database(
         state = "started" if started else "already running"
         where = _relative(db.data_dir, template.root)
         log(f"localdev: PostgreSQL {state} on 127.0.0.1:{db.server().port} (data in {where})")
-        _migrate(db, [path for function in functions for path in function.layer_paths])
+        search_path = [path for function in functions for path in function.layer_paths]
+        _migrate(db, search_path)
         url = db.functions_url(db_role)
         if db_role:
             log(f"localdev: the functions' statements run as {db_role} (--db-role)")
         for env in needing:
             env["DATABASE_URL"] = url
-        yield
+
+        def migrate_pending() -> None:
+            try:
+                _migrate(db, search_path)
+            except SetupError as exc:  # the requests will say what is missing; this says why
+                log(f"localdev: {exc}")
+
+        yield migrate_pending
     finally:
         if started:
             db.stop()

@@ -4,7 +4,8 @@ Each function gets one warm sandbox, reused across requests (its module-level co
 too) and serving one request at a time, as one Lambda execution environment does; with
 `concurrency=N` up to N of them serve requests in parallel, and with `cold=True` every
 request gets a fresh one. A function whose code changed (a `.py` file of its folder or of its
-layers' folders) gets new sandboxes from its next request on: an edit is served without a
+layers' folders, or a watched folder's file: the migrations) gets new sandboxes from its next
+request on, after `on_change` (which applies the new migrations): an edit is served without a
 restart, as by `sam local start-api`. A request becomes a payload 2.0 event
 (`http_api.py`), the function's result an HTTP response. What API Gateway answers itself is
 answered here too, as JSON: 404 for no route (any method), 400 for a malformed request,
@@ -22,7 +23,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
@@ -63,7 +64,13 @@ class Functions:
         log: Log,
         cold: bool = False,
         concurrency: int = 1,
+        watch: Sequence[Path] = (),
+        on_change: Callable[[], None] | None = None,
     ) -> None:
+        """`watch`: more folders whose files count as every function's code (the migrations);
+        `on_change` runs when any of it changed, before the new sandboxes start."""
+        self.watch = tuple(watch)
+        self.on_change = on_change
         self.functions = dict(functions)
         self.environments = {k: dict(v) for k, v in environments.items()}
         self.cold = cold
@@ -130,6 +137,8 @@ class Functions:
                 self._retire(function_id, sandbox)
             self._changed.notify_all()
         self._log(f"localdev: {function_id}'s code changed: new sandboxes from this request on")
+        if self.on_change is not None:
+            self.on_change()
 
     def _retire(self, function_id: str, sandbox: Sandbox) -> None:
         """(Holding the condition.) Close a sandbox whose code is old, freeing its place."""
@@ -142,7 +151,7 @@ class Functions:
         layers' folders): a cheap walk over the few files an app has."""
         function = self.functions[function_id]
         newest = 0.0
-        for folder in (function.code_dir, *function.layer_paths):
+        for folder in (function.code_dir, *function.layer_paths, *self.watch):
             for path in _sources(folder):
                 with contextlib.suppress(OSError):  # deleted while we looked
                     newest = max(newest, path.stat().st_mtime)
@@ -351,7 +360,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 def _sources(folder: Path) -> list[Path]:
-    """The `.py` files under `folder`, skipping caches, virtualenvs and hidden folders."""
+    """The `.py` and `.sql` files under `folder`, skipping caches and hidden folders."""
     found: list[Path] = []
     try:
         entries = list(folder.iterdir())
@@ -361,7 +370,7 @@ def _sources(folder: Path) -> list[Path]:
         if entry.is_dir():
             if not entry.name.startswith((".", "__pycache__")) and entry.name != "node_modules":
                 found += _sources(entry)
-        elif entry.suffix == ".py":
+        elif entry.suffix in (".py", ".sql"):
             found.append(entry)
     return found
 
