@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from localdev._http_api import MAX_BODY_BYTES
 
+from tests.kit.support.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "tests" / "kit" / "fixtures" / "localdev" / "template.yaml"
 SERVE = [sys.executable, "-m", "localdev", "serve", "-t", str(TEMPLATE), "--no-db"]
@@ -274,14 +276,9 @@ def test_keep_alive_connection_serves_several_requests(server: Server) -> None:
 def test_one_log_line_per_request(server: Server) -> None:
     call(server, "GET", "/items/7?x=1")
     call(server, "GET", "/missing")
-
-    def logged() -> list[str]:  # the line follows the answer: wait for it, not for a time
-        deadline = time.monotonic() + 10
-        while "GET /missing " not in server.log() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return server.log().splitlines()
-
-    lines = logged()
+    # the line follows the answer: wait for it, not for a time
+    wait_until(lambda: "GET /missing " in server.log(), "the request's log line")
+    lines = server.log().splitlines()
     assert any(
         line.startswith("GET /items/7?x=1 200 ") and line.endswith(" ms (HttpFunction)")
         for line in lines
