@@ -23,6 +23,7 @@ warnings.filterwarnings("ignore", "No application metrics to publish", UserWarni
 app = APIGatewayHttpResolver()
 api = http.Api(app, logger, title="Todos API", version="1.0.0")
 auth.install(api)  # each request's statements run as its caller: the token's sub, or anonymous
+api.health()  # GET /health, public: 200 when the function and its database answer, else 503
 snapstart.install()  # with SnapStart on: no connection in the snapshot
 add_routes(api)
 

@@ -1,7 +1,8 @@
 """template.yaml: who may call the API. With AuthIssuer and AuthAudience empty no route asks for
 a token (an open API, and its ApiAuth output says so); set, every route but GET /openapi.json
-has the JWT authorizer, and the API function knows (NEONKIT_AUTH_ISSUER). Read as a local run
-resolves the template (conditions and intrinsics evaluated, as CloudFormation would)."""
+and GET /health has the JWT authorizer, and the API function knows (NEONKIT_AUTH_ISSUER). Read
+as a local run resolves the template (conditions and intrinsics evaluated, as CloudFormation
+would)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,23 @@ def authorizers(overrides: dict[str, str]) -> dict[str, JwtAuthorizer | None]:
 
 
 def test_with_the_parameters_empty_the_api_is_open_and_says_so() -> None:
-    assert authorizers({}) == {"ANY /{proxy+}": None, "GET /openapi.json": None}
+    assert authorizers({}) == {
+        "ANY /{proxy+}": None,
+        "GET /openapi.json": None,
+        "GET /health": None,
+    }
     template = Template.load(TEMPLATE)
     output = template.resolver.resolve(template.document["Outputs"]["ApiAuth"]["Value"], "x")
     assert output.startswith("OPEN: no authorizer")
     assert template.function("ApiFunction").environment["NEONKIT_AUTH_ISSUER"] == ""
 
 
-def test_with_an_issuer_every_route_but_the_document_needs_a_token() -> None:
+def test_with_an_issuer_every_route_but_the_document_and_health_needs_a_token() -> None:
     overrides = {"AuthIssuer": ISSUER, "AuthAudience": "client-a,client-b"}
     assert authorizers(overrides) == {
         "ANY /{proxy+}": JwtAuthorizer("Jwt", ISSUER, ("client-a", "client-b")),
         "GET /openapi.json": None,
+        "GET /health": None,
     }
     template = Template.load(TEMPLATE, overrides)
     output = template.resolver.resolve(template.document["Outputs"]["ApiAuth"]["Value"], "x")

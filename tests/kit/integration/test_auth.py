@@ -34,10 +34,11 @@ def make_api() -> Any:
             200, db.one("SELECT current_setting('neonkit.user_id', true) AS who")
         )
 
-    @api.get("/health", summary="Public", responses={200: None}, public=True, database=False)
-    def health() -> Response[str]:
+    @api.get("/open", summary="Public", responses={200: None}, public=True, database=False)
+    def open_route() -> Response[str]:
         return http.json_response(200, {"ok": True})
 
+    api.health()  # GET /health, the kit's own
     return lambda event, context: resolver.resolve(event, context)
 
 
@@ -105,7 +106,28 @@ def test_a_public_route_needs_no_caller(
     wire_db: Database, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NEONKIT_AUTH_ISSUER", "https://issuer.example")
-    assert call(make_api(), event("/health"), proxy) == (200, {"ok": True}, 0)
+    assert call(make_api(), event("/open"), proxy) == (200, {"ok": True}, 0)
+
+
+def test_health_is_public_and_one_round_trip(
+    wire_db: Database, proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEONKIT_AUTH_ISSUER", "https://issuer.example")
+    assert call(make_api(), event("/health"), proxy) == (200, {"status": "ok"}, 1)
+
+
+def test_health_is_a_503_with_retry_after_when_the_database_does_not_answer(
+    proxy: FaultProxy, notes_url: str
+) -> None:
+    url = psycopg.conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
+    database = Database(url, settings=Settings(connect_deadline=0.5, query_timeout=0.5))
+    proxy.refuse()  # as while the compute wakes, or the database is down
+    with using(database):
+        response = make_api()(event("/health"), LambdaContext())
+    database.close()
+    assert response["statusCode"] == 503
+    assert json.loads(response["body"])["error"] == "unavailable"
+    assert int(response["headers"]["Retry-After"]) >= 1
 
 
 def test_without_an_issuer_the_caller_is_anonymous(

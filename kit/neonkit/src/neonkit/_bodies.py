@@ -17,6 +17,7 @@ import msgspec
 
 from . import _json
 from ._fields import JSON_VALUE, JSON_VALUE_SCHEMA, Field, Problem, describe_value
+from ._routes import SCHEMAS
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ __all__ = [
     "PageShape",
     "with_json_value",
 ]
-
-SCHEMAS = "#/components/schemas/"
 
 
 class Owner(Protocol):

@@ -14,10 +14,11 @@ if TYPE_CHECKING:
     from ._listing import ListQueryShape
     from .resources import Resource
 
-__all__ = ["JSON", "PATH_VARIABLE", "Documented", "DocumentedApi", "Operation"]
+__all__ = ["JSON", "PATH_VARIABLE", "SCHEMAS", "Documented", "DocumentedApi", "Operation", "Schema"]
 
 JSON = "application/json"
 PATH_VARIABLE = re.compile(r"\{(\w+)\}")  # a path's variable as OpenAPI writes it: {id}
+SCHEMAS = "#/components/schemas/"
 
 
 class Documented(Protocol):
@@ -27,6 +28,19 @@ class Documented(Protocol):
     def schema_ref(self) -> dict[str, Any]: ...
 
     def schema_components(self) -> dict[str, dict[str, Any]]: ...
+
+
+class Schema(NamedTuple):
+    """A named JSON Schema written by hand, for a custom route's body or answer."""
+
+    name: str
+    schema: dict[str, Any]
+
+    def schema_ref(self) -> dict[str, Any]:
+        return {"$ref": SCHEMAS + self.name}
+
+    def schema_components(self) -> dict[str, dict[str, Any]]:
+        return {self.name: self.schema}
 
 
 class Operation(NamedTuple):

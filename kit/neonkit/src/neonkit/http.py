@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler import Response
 from . import _json
 from ._current import db
 from ._error_response import ErrorResponse, error_response
-from ._routes import JSON, PATH_VARIABLE, Documented, Operation
+from ._routes import JSON, PATH_VARIABLE, Documented, Operation, Schema
 from .errors import BadRequestError, PayloadTooLargeError
 
 if TYPE_CHECKING:
@@ -119,6 +119,15 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
 
 # -- routes that document themselves ------------------------------------------------------
 
+_HEALTH = Schema(
+    "Health",
+    {
+        "type": "object",
+        "properties": {"status": {"const": "ok"}},
+        "required": ["status"],
+    },
+)
+
 
 class Api:
     """The resolver with the kit's error handling, and the record of its documented routes."""
@@ -201,6 +210,21 @@ class Api:
     def body(self) -> bytes:
         """The current request's body, within `max_body_bytes` (413 beyond)."""
         return request_body(self.app.current_event, max_bytes=self.max_body_bytes)
+
+    def health(self, path: str = "/health") -> None:
+        """A public route that answers 200 when the function and its database do: one round
+        trip (`SELECT 1`), else the database's 503 with Retry-After. For monitors and load
+        balancers; the template must leave it open at the gateway too."""
+
+        @self.get(
+            path,
+            summary="Whether the API and its database answer",
+            responses={200: _HEALTH},
+            public=True,
+        )
+        def get_health() -> Response[str]:
+            db.value("SELECT 1")
+            return json_response(200, {"status": "ok"})
 
     def require_bearer(self, issuer: Callable[[], str | None]) -> None:
         """Document that every route not `public` needs a bearer token of `issuer()` (read

@@ -39,9 +39,10 @@ from typing import Any, ClassVar, NamedTuple
 import msgspec
 
 from . import _json
-from ._bodies import SCHEMAS, BatchShape, ChangesShape, NewShape, PageShape, with_json_value
+from ._bodies import BatchShape, ChangesShape, NewShape, PageShape, with_json_value
 from ._fields import BIGINT, Field, Problem
 from ._listing import ListQuery, ListQueryShape
+from ._routes import SCHEMAS, Schema
 from .errors import ValidationError
 
 __all__ = ["Field", "ListQuery", "Problem", "Resource", "Schema", "field"]
@@ -107,19 +108,6 @@ def field(
         sort,
         description,
     )
-
-
-class Schema(NamedTuple):
-    """A named JSON Schema written by hand, for a custom route's body or answer."""
-
-    name: str
-    schema: dict[str, Any]
-
-    def schema_ref(self) -> dict[str, Any]:
-        return {"$ref": SCHEMAS + self.name}
-
-    def schema_components(self) -> dict[str, dict[str, Any]]:
-        return {self.name: self.schema}
 
 
 class Resource:
