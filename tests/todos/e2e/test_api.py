@@ -88,3 +88,8 @@ def test_the_openapi_document_is_served(api: Api) -> None:
 
     assert reply.status == 200
     assert "/todos/{id}" in reply.body["paths"]
+
+
+def test_health_answers_without_a_token(api: Api) -> None:
+    reply = api.call("GET", "/health")
+    assert (reply.status, reply.body) == (200, {"status": "ok"})
