@@ -25,16 +25,14 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
-from tests.kit.support.served import free_port
+from tests.kit.support.served import free_port, http_json
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -181,15 +179,15 @@ def check_served(step: str, base: str, out: str) -> None:
         assert '"name":"Apollo"' in out
         assert '"field":"budget"' in out
         # GIVEN the API `make dev` serves, WHEN a project is made, read and changed wrongly
-        status, created = http(base, "POST", "/projects", {"name": "Gemini", "budget": 5})
+        status, created = http_json(base, "POST", "/projects", {"name": "Gemini", "budget": 5})
         assert status == 201, created
-        status, fetched = http(base, "GET", f"/projects/{created['id']}")
+        status, fetched = http_json(base, "GET", f"/projects/{created['id']}")
         assert (status, fetched) == (200, created)
-        status, error = http(base, "PATCH", f"/projects/{created['id']}", {"budget": "5"})
+        status, error = http_json(base, "PATCH", f"/projects/{created['id']}", {"budget": "5"})
         assert status == 422, error
         assert [problem["field"] for problem in error["details"]] == ["budget"]
         # THEN its document lists the operations, with the fields' types
-        status, document = http(base, "GET", "/openapi.json")
+        status, document = http_json(base, "GET", "/openapi.json")
         assert status == 200
         assert set(document["paths"]["/projects"]) == {"get", "post"}
         assert set(document["paths"]["/projects/{id}"]) == {"get", "patch", "delete"}
@@ -197,13 +195,13 @@ def check_served(step: str, base: str, out: str) -> None:
         assert schema["budget"]["type"] == ["integer", "null"]
         assert schema["due"] == {"type": ["string", "null"], "format": "date"}
         assert schema["tags"]["items"]["type"] == "string"
-        assert http(base, "DELETE", f"/projects/{created['id']}")[0] == 204
+        assert http_json(base, "DELETE", f"/projects/{created['id']}")[0] == 204
     elif step == "Add a route by hand":
         assert json.loads(out) == {"count": 1, "budget": 1000}
-        status, document = http(base, "GET", "/openapi.json")
+        status, document = http_json(base, "GET", "/openapi.json")
         assert "200" in document["paths"]["/projects/summary"]["get"]["responses"]
         assert "ProjectSummary" in document["components"]["schemas"]
-        status, projects = http(base, "GET", "/projects?status=open")
+        status, projects = http_json(base, "GET", "/projects?status=open")
         assert [p["status"] for p in projects["items"]] == ["open"]
 
 
@@ -252,14 +250,3 @@ def environment(extra: dict[str, str]) -> dict[str, str]:
     identity = {"GIT_AUTHOR_NAME": "Guide", "GIT_AUTHOR_EMAIL": "guide@example.com"}
     identity |= {"GIT_COMMITTER_NAME": "Guide", "GIT_COMMITTER_EMAIL": "guide@example.com"}
     return {**env, **identity, **extra}
-
-
-def http(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")

@@ -15,6 +15,7 @@ from neonkit import Database, Settings, using
 from neonkit.migrations import migrate
 
 from tests.kit.support import app
+from tests.kit.support.proxy import FaultProxy
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +55,23 @@ def app_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def notes_api(app_env: None, notes_db: Database) -> Handler:
     """The fixture app's handler, imported fresh (a new sandbox)."""
     return load_handler(app.FUNCTION, template=app.TEMPLATE)
+
+
+@pytest.fixture
+def proxy(notes_url: str) -> Iterator[FaultProxy]:
+    """A FaultProxy in front of the fixture app's database: it counts flights, injects faults
+    and tells the kit's sockets apart by port."""
+    params = psycopg.conninfo.conninfo_to_dict(notes_url)
+    with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)) as p:
+        yield p
+
+
+@pytest.fixture
+def wire_db(proxy: FaultProxy, notes_url: str, settings: Settings) -> Iterator[Database]:
+    """A warm Database behind the proxy, installed as `neonkit.db`."""
+    url = psycopg.conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
+    database = Database(url, settings=settings)
+    database.ping()
+    with using(database):
+        yield database
+    database.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -50,23 +49,6 @@ def event(path: str, claims: dict[str, Any] | None = None) -> dict[str, Any]:
     if claims is not None:
         data["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return data
-
-
-@pytest.fixture
-def proxy(notes_url: str) -> Iterator[FaultProxy]:
-    params = psycopg.conninfo.conninfo_to_dict(notes_url)
-    with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params["port"] or 5432)) as p:
-        yield p
-
-
-@pytest.fixture
-def wire_db(proxy: FaultProxy, notes_url: str, settings: Settings) -> Iterator[Database]:
-    url = psycopg.conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
-    database = Database(url, settings=settings)
-    database.ping()  # a warm sandbox
-    with using(database):
-        yield database
-    database.close()
 
 
 def call(handler: Handler, data: dict[str, Any], proxy: FaultProxy) -> tuple[int, Any, int]:

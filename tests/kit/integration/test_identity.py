@@ -3,33 +3,12 @@ round trip per statement (counted on the wire by a FaultProxy), on both paths.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import psycopg
 import pytest
-from neonkit import USER_ID_SETTING, Database, InvalidDataError, Settings, using
+from neonkit import USER_ID_SETTING, Database, InvalidDataError
 
 from tests.kit.support.proxy import FaultProxy
 
 WHO = f"SELECT current_setting('{USER_ID_SETTING}', true) AS who"
-
-
-@pytest.fixture
-def proxy(notes_url: str) -> Iterator[FaultProxy]:
-    params = psycopg.conninfo.conninfo_to_dict(notes_url)
-    with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params["port"] or 5432)) as p:
-        yield p
-
-
-@pytest.fixture
-def wire_db(proxy: FaultProxy, notes_url: str, settings: Settings) -> Iterator[Database]:
-    """A warm Database behind the counting proxy, installed as `neonkit.db`."""
-    url = psycopg.conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
-    database = Database(url, settings=settings)
-    database.ping()
-    with using(database):
-        yield database
-    database.close()
 
 
 def flights(proxy: FaultProxy, since: int) -> int:

@@ -7,17 +7,13 @@ any app built on the kit, not only for this repository's sample.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -26,7 +22,7 @@ from neonkit import Database, Settings, using
 from neonkit.migrations import migrate
 from psycopg import sql
 
-from tests.kit.support.served import serve
+from tests.kit.support.served import http_json, serve
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "scaffold"
 FIELDS = ["name:str", "budget:int?", "due:date?", "tags:str[]", "meta:json?", "seen_at:datetime?"]
@@ -81,16 +77,20 @@ def test_the_served_api_answers_for_the_new_resource(app: Path, tmp_path: Path) 
     with serve(None, tmp_path, root=app) as served:
         assert "applied migration 0002_create_projects.sql" in served.log()
         # WHEN a project is created, read back and changed with a wrong type
-        status, created = http(served.url, "POST", "/projects", {"name": "Apollo", "budget": 5})
+        status, created = http_json(
+            served.url, "POST", "/projects", {"name": "Apollo", "budget": 5}
+        )
         assert status == 201, created
         assert (created["name"], created["budget"], created["tags"]) == ("Apollo", 5, [])
-        status, fetched = http(served.url, "GET", f"/projects/{created['id']}")
+        status, fetched = http_json(served.url, "GET", f"/projects/{created['id']}")
         assert (status, fetched) == (200, created)
-        status, error = http(served.url, "PATCH", f"/projects/{created['id']}", {"budget": "x"})
+        status, error = http_json(
+            served.url, "PATCH", f"/projects/{created['id']}", {"budget": "x"}
+        )
         # THEN the wrong type is a 422 naming the field, and the document describes it all
         assert status == 422, error
         assert [problem["field"] for problem in error["details"]] == ["budget"]
-        status, document = http(served.url, "GET", "/openapi.json")
+        status, document = http_json(served.url, "GET", "/openapi.json")
     assert status == 200
     assert set(document["paths"]["/projects"]) == {"get", "post"}
     assert set(document["paths"]["/projects/{id}"]) == {"get", "patch", "delete"}
@@ -177,14 +177,3 @@ def test_owner_scoped_rows_are_kept_apart_by_postgresql(owned: Path, app_role_ur
     with psycopg.connect(app_role_url) as owner:
         owners = owner.execute("SELECT count(*) FROM scaffold_chores").fetchone()
     assert owners == (0,)  # FORCE: not even the table's owner reads around the policy
-
-
-def http(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")

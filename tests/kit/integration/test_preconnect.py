@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 
 import psycopg
@@ -25,13 +24,6 @@ from neonkit import ConfigurationError, Database, Settings
 from tests.kit.support import app
 from tests.kit.support.proxy import FaultProxy
 from tests.kit.support.waiting import wait_until
-
-
-@pytest.fixture
-def proxy(notes_url: str) -> Iterator[FaultProxy]:
-    params = psycopg.conninfo.conninfo_to_dict(notes_url)
-    with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params["port"] or 5432)) as p:
-        yield p
 
 
 def through(proxy: FaultProxy, notes_url: str) -> str:

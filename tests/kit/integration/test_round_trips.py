@@ -25,13 +25,6 @@ from tests.kit.support.proxy import FaultProxy
 IDLE = 0.2  # idle_ping_after for the idle-gap tests, in seconds
 
 
-@pytest.fixture
-def proxy(notes_url: str) -> Iterator[FaultProxy]:
-    params = conninfo.conninfo_to_dict(notes_url)
-    with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)) as p:
-        yield p
-
-
 def through(proxy: FaultProxy, notes_url: str, settings: Settings) -> Database:
     url = conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))
     return Database(url, settings=settings)

@@ -36,14 +36,6 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 @pytest.fixture
-def proxy(notes_url: str) -> Iterator[FaultProxy]:
-    """A proxy in front of the database, so that the kit's sockets are told apart by port."""
-    params = conninfo.conninfo_to_dict(notes_url)
-    with FaultProxy(str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)) as p:
-        yield p
-
-
-@pytest.fixture
 def sandbox_db(proxy: FaultProxy, notes_url: str, settings: Settings) -> Iterator[Database]:
     """The sandbox's database, reached through the proxy."""
     url = conninfo.make_conninfo(notes_url, host="127.0.0.1", port=str(proxy.port))

@@ -14,11 +14,25 @@ if TYPE_CHECKING:
     from ._listing import ListQueryShape
     from .resources import Resource
 
-__all__ = ["JSON", "PATH_VARIABLE", "SCHEMAS", "Documented", "DocumentedApi", "Operation", "Schema"]
+__all__ = [
+    "JSON",
+    "PATH_VARIABLE",
+    "SCHEMAS",
+    "Documented",
+    "DocumentedApi",
+    "Operation",
+    "Schema",
+    "resolver_path",
+]
 
 JSON = "application/json"
 PATH_VARIABLE = re.compile(r"\{(\w+)\}")  # a path's variable as OpenAPI writes it: {id}
 SCHEMAS = "#/components/schemas/"
+
+
+def resolver_path(path: str) -> str:
+    """OpenAPI's `/todos/{id}` as Powertools' resolver writes it: `/todos/<id>`."""
+    return PATH_VARIABLE.sub(r"<\1>", path)
 
 
 class Documented(Protocol):

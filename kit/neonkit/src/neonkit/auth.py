@@ -16,11 +16,12 @@ An event without claims:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._current import db
-from ._routes import PATH_VARIABLE
+from ._routes import resolver_path
 from ._settings import Settings
 from .errors import UnauthorizedError
 
@@ -62,24 +63,24 @@ def install(api: Api) -> None:
     """Run every request's statements as its caller (`db.as_user`), each still one round trip.
     Routes registered with `public=True` need no caller (the OpenAPI document). With an issuer
     set, the OpenAPI document says which routes need its bearer token."""
-    # Read on the first request, not at import: NEONKIT_AUTH_ISSUER, and the public routes as
-    # the resolver registered them (Api.route: GET /todos/<id>).
-    known: list[tuple[bool, frozenset[tuple[str, str]]]] = []
+
+    # Both read on first use, not at import: the issuer the gateway checks tokens of (the
+    # middleware and the OpenAPI document share one reading), and the public routes as the
+    # resolver registered them (Api.route: GET /todos/<id>).
+    @functools.cache
+    def issuer() -> str | None:
+        return Settings.from_env().auth_issuer or None
+
+    @functools.cache
+    def public_routes() -> frozenset[tuple[str, str]]:
+        return frozenset((op.method, resolver_path(op.path)) for op in api.operations if op.public)
 
     def run_as_caller(app: ApiGatewayResolver, next_middleware: Callable[..., Any]) -> Any:
-        if not known:
-            routes = {(op.method, _resolver_path(op.path)) for op in api.operations if op.public}
-            known.append((bool(Settings.from_env().auth_issuer), frozenset(routes)))
-        required, public_routes = known[0]
         route = app.context.get("_route")  # the route the resolver matched (Powertools)
-        public = route is not None and (route.method, route.path) in public_routes
-        user = caller(app.current_event.raw_event, required=required and not public)
+        public = route is not None and (route.method, route.path) in public_routes()
+        user = caller(app.current_event.raw_event, required=issuer() is not None and not public)
         with db.as_user(user):
             return next_middleware(app)
 
     api.app.use(middlewares=[run_as_caller])
-    api.require_bearer(lambda: Settings.from_env().auth_issuer or None)
-
-
-def _resolver_path(path: str) -> str:
-    return PATH_VARIABLE.sub(r"<\1>", path)
+    api.require_bearer(issuer)

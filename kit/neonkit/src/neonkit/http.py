@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler import Response
 from . import _json
 from ._current import db
 from ._error_response import ErrorResponse, error_response
-from ._routes import JSON, PATH_VARIABLE, Documented, Operation, Schema
+from ._routes import JSON, Documented, Operation, Schema, resolver_path
 from .errors import BadRequestError, PayloadTooLargeError
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ class Api:
             method.upper(), path, summary, dict(responses), body, query, tuple(parameters),
             tuple(errors), database, public, description, tuple(tags), resource,
         )  # fmt: skip
-        register = self.app.route(PATH_VARIABLE.sub(r"<\1>", path), operation.method)
+        register = self.app.route(resolver_path(path), operation.method)
 
         def record(func: Handler) -> Handler:
             self.operations.append(operation._replace(operation_id=func.__name__))
@@ -213,7 +213,7 @@ class Api:
 
     def health(self, path: str = "/health") -> None:
         """A public route that answers 200 when the function and its database do: one round
-        trip (`SELECT 1`), else the database's 503 with Retry-After. For monitors and load
+        trip (`db.ping()`), else the database's 503 with Retry-After. For monitors and load
         balancers; the template must leave it open at the gateway too."""
 
         @self.get(
@@ -223,7 +223,7 @@ class Api:
             public=True,
         )
         def get_health() -> Response[str]:
-            db.value("SELECT 1")
+            db.ping()
             return json_response(200, {"status": "ok"})
 
     def require_bearer(self, issuer: Callable[[], str | None]) -> None:
